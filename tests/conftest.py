@@ -1,0 +1,118 @@
+"""Shared fixtures: a run-time CA, certificates, backends, and peers to talk to.
+
+Certificates are made fresh for every test session by ``trustme``; no key is ever
+committed. Every backend that is available here is a parameter of the ``backend``
+fixtures; a backend that is not available is reported (with the reason) in the test
+session header instead of being faked.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Iterator
+
+import pytest
+import trustme
+
+import tls_adapter
+from tls_adapter.backends import backend_status
+
+from .peers import PKI, make_pki
+
+_TRUST_ENV = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = []
+    for status in backend_status():
+        if status.available:
+            assert status.backend is not None
+            lines.append(f"backend {status.name}: {status.backend.capabilities.library}")
+        else:
+            lines.append(f"backend {status.name}: UNAVAILABLE - {status.reason}")
+    return lines
+
+
+@pytest.fixture(autouse=True)
+def _clean_trust_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This machine exports CA-bundle variables; tests that want them set them."""
+    for name in _TRUST_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def pki() -> PKI:
+    """A CA, a server certificate for localhost/127.0.0.1/::1 and a client certificate."""
+    return make_pki()
+
+
+@pytest.fixture(scope="session")
+def other_ca() -> trustme.CA:
+    """A CA nobody trusts."""
+    return trustme.CA()
+
+
+def _available() -> list[str]:
+    return list(tls_adapter.available_backends())
+
+
+def _server_capable() -> list[str]:
+    out = []
+    for name in tls_adapter.available_backends():
+        if tls_adapter.get_backend(name).server_context is not None:
+            out.append(name)
+    return out
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``backend``/``client_backend``/``server_backend`` run over every available backend."""
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", _available(), indirect=True)
+    if "client_backend" in metafunc.fixturenames:
+        metafunc.parametrize("client_backend", _available(), indirect=True)
+    if "server_backend" in metafunc.fixturenames:
+        metafunc.parametrize("server_backend", _server_capable(), indirect=True)
+    if "tls_version" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "tls_version", [tls_adapter.TLSVersion.TLSv1_2, tls_adapter.TLSVersion.TLSv1_3],
+            ids=["tls1.2", "tls1.3"],
+        )
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> tls_adapter.Backend:
+    """Each available backend in turn."""
+    return tls_adapter.get_backend(request.param)
+
+
+@pytest.fixture
+def client_backend(request: pytest.FixtureRequest) -> tls_adapter.Backend:
+    """Each available backend in turn, as the client."""
+    return tls_adapter.get_backend(request.param)
+
+
+@pytest.fixture
+def server_backend(request: pytest.FixtureRequest) -> tls_adapter.Backend:
+    """Each available backend with a server side, as the server."""
+    return tls_adapter.get_backend(request.param)
+
+
+@pytest.fixture
+def tls_version(request: pytest.FixtureRequest) -> tls_adapter.TLSVersion:
+    """TLS 1.2 and TLS 1.3."""
+    version: tls_adapter.TLSVersion = request.param
+    return version
+
+
+@pytest.fixture
+def tmp_cwd(tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Run the test in an empty temporary directory."""
+    monkeypatch.chdir(tmp_path)
+    yield os.fspath(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def now() -> datetime.datetime:
+    """The time the session started (UTC)."""
+    return datetime.datetime.now(datetime.timezone.utc)

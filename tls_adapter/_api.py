@@ -1,0 +1,412 @@
+"""The abstract PEP 543 objects: contexts, wrapped buffers and wrapped sockets.
+
+A backend subclasses :class:`ClientContext`, :class:`ServerContext` and
+:class:`TLSWrappedBuffer`. It gets a working :class:`TLSWrappedSocket` for free: the
+default ``wrap_socket`` drives the backend's buffer over the socket with the generic
+pump in ``_socket.py``. A backend whose library drives sockets natively (OpenSSL
+through ``ssl``) overrides ``wrap_socket`` to return its own ``TLSWrappedSocket``.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextvars
+import ipaddress
+import socket as _socket
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from ._ciphers import CipherSuite
+from ._config import TLSConfiguration
+from ._enums import NextProtocol, TLSVersion
+from ._errors import SecurityWarning
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+__all__ = ["ClientContext", "ServerContext", "TLSWrappedBuffer", "TLSWrappedSocket"]
+
+_quiet_insecure: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "tls_adapter_quiet_insecure", default=False
+)
+
+
+@contextmanager
+def quiet_insecure_warning() -> Iterator[None]:
+    """Build contexts without :class:`SecurityWarning` (for integrations that warn themselves).
+
+    urllib3 already emits ``InsecureRequestWarning`` for every unverified request, so
+    the urllib3 shim and the requests adapter build their unverified contexts in here.
+    """
+    token = _quiet_insecure.set(True)
+    try:
+        yield
+    finally:
+        _quiet_insecure.reset(token)
+
+
+def _check_configuration(configuration: object, side: str) -> TLSConfiguration:
+    if not isinstance(configuration, TLSConfiguration):
+        raise TypeError(
+            f"a {side} context needs a TLSConfiguration, not {type(configuration).__name__}"
+        )
+    if not configuration.validate_certificates and not _quiet_insecure.get():
+        warnings.warn(
+            f"building a TLS {side} context with validate_certificates=False: "
+            "the peer's certificate will not be checked",
+            SecurityWarning,
+            stacklevel=4,
+        )
+    return configuration
+
+
+class ServerName:
+    """A client's ``server_hostname``, split into what is sent (SNI) and what is checked."""
+
+    __slots__ = ("check", "ip", "name", "sni")
+
+    def __init__(self, server_hostname: str | None, check_hostname: bool) -> None:
+        if server_hostname is not None and not isinstance(server_hostname, str):
+            raise TypeError(
+                f"server_hostname must be a str or None, not {type(server_hostname).__name__}"
+            )
+        name = server_hostname
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
+        if name is not None:
+            if not name:
+                raise ValueError("server_hostname is empty; pass None to skip hostname checks")
+            candidate = name[1:-1] if name.startswith("[") and name.endswith("]") else name
+            try:
+                ip = ipaddress.ip_address(candidate.split("%", 1)[0])
+                name = candidate.split("%", 1)[0]
+            except ValueError:
+                try:
+                    name = name.rstrip(".").encode("idna").decode("ascii").lower()
+                except UnicodeError as e:
+                    raise ValueError(f"server_hostname {server_hostname!r} is not a valid name") from e
+        #: The hostname (A-label, lower case) or IP literal, or None.
+        self.name: str | None = name
+        #: The parsed IP address when ``name`` is an IP literal.
+        self.ip = ip
+        #: The name to send as SNI: never an IP literal (RFC 6066).
+        self.sni: str | None = name if ip is None else None
+        #: Whether the certificate must match ``name``.
+        self.check: bool = bool(check_hostname and name is not None)
+
+
+class ClientContext(abc.ABC):
+    """A client-side context: built once from a :class:`TLSConfiguration`, then reused.
+
+    Contexts are immutable and thread-safe; the backend's native context is built in
+    the constructor and shared by every connection. Build one with
+    ``backend.client_context(configuration)``.
+    """
+
+    def __init__(self, configuration: TLSConfiguration) -> None:
+        self._configuration = _check_configuration(configuration, "client")
+
+    @property
+    def configuration(self) -> TLSConfiguration:
+        """The configuration this context was built from."""
+        return self._configuration
+
+    def wrap_socket(
+        self,
+        socket: _socket.socket,
+        server_hostname: str | None,
+        *,
+        check_hostname: bool = True,
+    ) -> TLSWrappedSocket:
+        """Wrap a connected ``SOCK_STREAM`` socket; call ``do_handshake()`` next.
+
+        :param server_hostname: the name (or IP literal) the certificate must match and,
+            for names, the SNI to send. ``None`` sends no SNI and checks no hostname.
+        :param check_hostname: ``False`` still sends SNI for *server_hostname* but does not
+            match the certificate against it; chain validation is unaffected. (For
+            integrations that match names themselves, like urllib3's ``assert_hostname``.)
+        """
+        from ._socket import BufferSocket
+
+        buffer = self.wrap_buffers(server_hostname, check_hostname=check_hostname)
+        return BufferSocket._create(socket, buffer)
+
+    @abc.abstractmethod
+    def wrap_buffers(
+        self, server_hostname: str | None, *, check_hostname: bool = True
+    ) -> TLSWrappedBuffer:
+        """A new in-memory TLS client connection (see :meth:`wrap_socket` for the arguments)."""
+
+
+class ServerContext(abc.ABC):
+    """A server-side context: built once from a :class:`TLSConfiguration`, then reused."""
+
+    def __init__(self, configuration: TLSConfiguration) -> None:
+        self._configuration = _check_configuration(configuration, "server")
+
+    @property
+    def configuration(self) -> TLSConfiguration:
+        """The configuration this context was built from."""
+        return self._configuration
+
+    def wrap_socket(self, socket: _socket.socket) -> TLSWrappedSocket:
+        """Wrap an accepted ``SOCK_STREAM`` socket; call ``do_handshake()`` next."""
+        from ._socket import BufferSocket
+
+        return BufferSocket._create(socket, self.wrap_buffers())
+
+    @abc.abstractmethod
+    def wrap_buffers(self) -> TLSWrappedBuffer:
+        """A new in-memory TLS server connection."""
+
+
+class TLSWrappedBuffer(abc.ABC):
+    """One TLS connection over in-memory buffers (sans-I/O). Made by a context.
+
+    Bytes from the network go in with :meth:`receive_from_network`; bytes for the
+    network come out with :meth:`peek_outgoing` + :meth:`consume_outgoing`.
+    ``receive_from_network(b"")`` tells the connection the transport reached EOF.
+
+    :class:`WantReadError` and :class:`WantWriteError` are raised only when no progress
+    at all is possible. After the peer's ``close_notify``, :meth:`read` returns ``b""``;
+    after a transport EOF without it, :meth:`read` raises :class:`RaggedEOF`.
+    """
+
+    @property
+    @abc.abstractmethod
+    def context(self) -> ClientContext | ServerContext:
+        """The context this connection was made from."""
+
+    @abc.abstractmethod
+    def do_handshake(self) -> None:
+        """Run the handshake, including certificate and hostname validation."""
+
+    @abc.abstractmethod
+    def read(self, amt: int) -> bytes:
+        """Up to *amt* bytes of decrypted data (``b""`` after a clean close)."""
+
+    @abc.abstractmethod
+    def readinto(self, buffer: Buffer, amt: int) -> int:
+        """Like :meth:`read`, into *buffer*; returns the count (0 after a clean close)."""
+
+    @abc.abstractmethod
+    def write(self, buf: Buffer) -> int:
+        """Encrypt data for sending; returns how much was accepted (may be short)."""
+
+    @abc.abstractmethod
+    def shutdown(self) -> None:
+        """Send ``close_notify``; raises :class:`WantReadError` until the peer's arrives."""
+
+    @abc.abstractmethod
+    def receive_from_network(self, data: Buffer) -> None:
+        """Feed ciphertext received from the network (``b""`` means transport EOF)."""
+
+    @abc.abstractmethod
+    def peek_outgoing(self, amt: int) -> bytes:
+        """Up to *amt* bytes waiting to be sent, without removing them."""
+
+    @abc.abstractmethod
+    def consume_outgoing(self, amt: int) -> None:
+        """Discard *amt* bytes from the front of the outgoing data (they were sent)."""
+
+    @abc.abstractmethod
+    def incoming_bytes_buffered(self) -> int:
+        """Bytes received from the network not yet processed."""
+
+    @abc.abstractmethod
+    def outgoing_bytes_buffered(self) -> int:
+        """Bytes waiting to be sent to the network."""
+
+    @abc.abstractmethod
+    def cipher(self) -> CipherSuite | int | None:
+        """The negotiated cipher suite (raw int if unknown), or ``None`` before the handshake."""
+
+    @abc.abstractmethod
+    def negotiated_protocol(self) -> NextProtocol | bytes | None:
+        """The ALPN protocol agreed on, or ``None``."""
+
+    @abc.abstractmethod
+    def negotiated_tls_version(self) -> TLSVersion | None:
+        """The TLS version in use, or ``None`` before the handshake."""
+
+    @abc.abstractmethod
+    def getpeercert(self) -> bytes | None:
+        """The peer's leaf certificate as DER, or ``None`` if it sent none."""
+
+
+class TLSWrappedSocket(abc.ABC):
+    """A TLS connection over a socket, with the socket API. Made by a context.
+
+    Call :meth:`do_handshake` first. Timeouts apply to each whole operation;
+    a timeout raises :class:`socket.timeout` (:class:`TimeoutError`). On a non-blocking
+    socket, operations that cannot progress raise :class:`WantReadError` or
+    :class:`WantWriteError`. :meth:`close` closes the TCP connection without
+    ``close_notify`` (like :mod:`ssl`); :meth:`unwrap` closes TLS cleanly first.
+    """
+
+    _sock: _socket.socket
+    _io_refs: int
+    _closed: bool
+
+    def __init__(self) -> None:
+        raise TypeError("TLSWrappedSocket objects are made by context.wrap_socket()")
+
+    def _init_socket(self, sock: _socket.socket) -> None:
+        if sock.type != _socket.SOCK_STREAM:
+            raise ValueError("only SOCK_STREAM sockets can carry TLS")
+        self._sock = sock
+        self._io_refs = 0
+        self._closed = False
+
+    # -- TLS ----------------------------------------------------------------------------
+    @property
+    @abc.abstractmethod
+    def context(self) -> ClientContext | ServerContext:
+        """The context this socket was made from."""
+
+    @abc.abstractmethod
+    def do_handshake(self) -> None:
+        """Run the handshake, including certificate and hostname validation."""
+
+    @abc.abstractmethod
+    def cipher(self) -> CipherSuite | int | None:
+        """The negotiated cipher suite, or ``None`` before the handshake."""
+
+    @abc.abstractmethod
+    def negotiated_protocol(self) -> NextProtocol | bytes | None:
+        """The ALPN protocol agreed on, or ``None``."""
+
+    @abc.abstractmethod
+    def negotiated_tls_version(self) -> TLSVersion | None:
+        """The TLS version in use, or ``None`` before the handshake."""
+
+    @abc.abstractmethod
+    def getpeercert(self) -> bytes | None:
+        """The peer's leaf certificate as DER, or ``None``."""
+
+    @abc.abstractmethod
+    def unwrap(self) -> _socket.socket:
+        """Close TLS cleanly (exchange ``close_notify``) and return the plain socket."""
+
+    # -- I/O ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        """Receive up to *bufsize* bytes; ``b""`` at a clean end of stream."""
+
+    @abc.abstractmethod
+    def recv_into(self, buffer: Buffer, nbytes: int = 0, flags: int = 0) -> int:
+        """Receive into *buffer*; returns the count (0 at a clean end of stream)."""
+
+    @abc.abstractmethod
+    def send(self, data: Buffer, flags: int = 0) -> int:
+        """Send some of *data*; returns how many bytes were taken."""
+
+    @abc.abstractmethod
+    def sendall(self, data: Buffer, flags: int = 0) -> None:
+        """Send all of *data*."""
+
+    @abc.abstractmethod
+    def settimeout(self, value: float | None) -> None:
+        """Set the timeout for each whole operation (``None`` blocks, ``0`` is non-blocking)."""
+
+    @abc.abstractmethod
+    def gettimeout(self) -> float | None:
+        """The current timeout."""
+
+    def setblocking(self, flag: bool) -> None:
+        """``True`` is ``settimeout(None)``, ``False`` is ``settimeout(0.0)``."""
+        self.settimeout(None if flag else 0.0)
+
+    def getblocking(self) -> bool:
+        """Whether the socket blocks (a timeout counts as blocking)."""
+        return self.gettimeout() != 0.0
+
+    # -- plain socket surface ----------------------------------------------------------
+    def fileno(self) -> int:
+        """The underlying file descriptor (readiness there says nothing about TLS buffers)."""
+        return self._sock.fileno()
+
+    def getpeername(self) -> Any:
+        """The remote address."""
+        return self._sock.getpeername()
+
+    def getsockname(self) -> Any:
+        """The local address."""
+        return self._sock.getsockname()
+
+    def getsockopt(self, *args: Any) -> Any:
+        """Forwarded to the underlying socket."""
+        return self._sock.getsockopt(*args)
+
+    def setsockopt(self, *args: Any) -> None:
+        """Forwarded to the underlying socket."""
+        self._sock.setsockopt(*args)
+
+    @property
+    def family(self) -> int:
+        """The socket family."""
+        return self._sock.family
+
+    @property
+    def type(self) -> int:
+        """The socket type (always ``SOCK_STREAM``)."""
+        return self._sock.type
+
+    @property
+    def proto(self) -> int:
+        """The socket protocol."""
+        return self._sock.proto
+
+    def shutdown(self, how: int) -> None:
+        """Shut down one or both directions of the TCP connection (no ``close_notify``)."""
+        self._sock.shutdown(how)
+
+    def makefile(
+        self,
+        mode: str = "r",
+        buffering: int | None = None,
+        *,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
+    ) -> Any:
+        """A file object over the TLS stream, as :meth:`socket.socket.makefile`."""
+        return _socket.socket.makefile(  # type: ignore[call-overload]
+            self,
+            mode,
+            buffering,
+            encoding=encoding,
+            errors=errors,
+            newline=newline,
+        )
+
+    def _decref_socketios(self) -> None:
+        if self._io_refs > 0:
+            self._io_refs -= 1
+        if self._closed:
+            self.close()
+
+    def close(self) -> None:
+        """Close the socket (deferred while file objects from :meth:`makefile` are open)."""
+        self._closed = True
+        if self._io_refs <= 0:
+            self._real_close()
+
+    def _real_close(self) -> None:
+        self._sock.close()
+
+    def detach(self) -> int:
+        """Detach and return the file descriptor; the TLS state is lost."""
+        self._closed = True
+        return self._sock.detach()
+
+    def __enter__(self) -> TLSWrappedSocket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"fd={self._sock.fileno()}"
+        return f"<{type(self).__name__} {state}>"
