@@ -54,12 +54,17 @@ def other_ca() -> trustme.CA:
 
 
 def _available() -> list[str]:
-    return list(tls_adapter.available_backends())
+    # TLS_ADAPTER_TEST_BACKENDS=openssl,rustls runs the suite for those backends only.
+    wanted = os.environ.get("TLS_ADAPTER_TEST_BACKENDS")
+    names = list(tls_adapter.available_backends())
+    if wanted:
+        names = [n for n in names if n in {w.strip() for w in wanted.split(",")}]
+    return names
 
 
 def _server_capable() -> list[str]:
     out = []
-    for name in tls_adapter.available_backends():
+    for name in _available():
         if tls_adapter.get_backend(name).server_context is not None:
             out.append(name)
     return out
@@ -75,7 +80,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("server_backend", _server_capable(), indirect=True)
     if "tls_version" in metafunc.fixturenames:
         metafunc.parametrize(
-            "tls_version", [tls_adapter.TLSVersion.TLSv1_2, tls_adapter.TLSVersion.TLSv1_3],
+            "tls_version",
+            [tls_adapter.TLSVersion.TLSv1_2, tls_adapter.TLSVersion.TLSv1_3],
             ids=["tls1.2", "tls1.3"],
         )
 
@@ -116,3 +122,18 @@ def tmp_cwd(tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch) -> Iter
 def now() -> datetime.datetime:
     """The time the session started (UTC)."""
     return datetime.datetime.now(datetime.timezone.utc)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the markers the conformance suite uses (harmless if pyproject does too)."""
+    config.addinivalue_line(
+        "markers",
+        "network_tools: interop with third-party TLS command-line tools (openssl, gnutls-cli)",
+    )
+
+
+@pytest.fixture(params=["native", "pump"])
+def socket_flavour(request: pytest.FixtureRequest) -> str:
+    """The backend's own ``wrap_socket`` ("native") and the generic buffer pump ("pump")."""
+    flavour: str = request.param
+    return flavour

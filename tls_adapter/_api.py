@@ -85,7 +85,9 @@ class ServerName:
                 try:
                     name = name.rstrip(".").encode("idna").decode("ascii").lower()
                 except UnicodeError as e:
-                    raise ValueError(f"server_hostname {server_hostname!r} is not a valid name") from e
+                    raise ValueError(
+                        f"server_hostname {server_hostname!r} is not a valid name"
+                    ) from e
         #: The hostname (A-label, lower case) or IP literal, or None.
         self.name: str | None = name
         #: The parsed IP address when ``name`` is an IP literal.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable
-from typing import Any, Final, TypeAlias, Union
+from typing import Any, Final, TypeAlias
 
 from ._ciphers import CipherSuite, cipher_suite_from_int
 from ._enums import NextProtocol, TLSVersion, protocol_from_bytes, version_rank
@@ -16,7 +16,7 @@ __all__ = ["CertificateChain", "SNICallback", "TLSConfiguration"]
 CertificateChain: TypeAlias = "tuple[tuple[Certificate, ...], PrivateKey]"
 #: ``callback(buffer_or_socket, server_name, configuration) -> TLSConfiguration``,
 #: called on a server after the ClientHello arrives; *server_name* is IDNA-decoded.
-SNICallback: TypeAlias = "Callable[[Any, Union[str, None], TLSConfiguration], TLSConfiguration]"
+SNICallback: TypeAlias = "Callable[[Any, str | None, TLSConfiguration], TLSConfiguration]"
 
 
 class _Default(enum.Enum):
@@ -87,8 +87,7 @@ class TLSConfiguration:
             validate_certificates = True
         if not isinstance(validate_certificates, bool):
             raise TypeError(
-                "validate_certificates must be a bool, not "
-                f"{type(validate_certificates).__name__}"
+                f"validate_certificates must be a bool, not {type(validate_certificates).__name__}"
             )
         lowest = _version(lowest_supported_version, "lowest_supported_version", TLSVersion.TLSv1_2)
         highest = _version(
@@ -119,7 +118,7 @@ class TLSConfiguration:
             trust_store,
             sni_callback,
         )
-        for name, value in zip(self.__slots__, values):
+        for name, value in zip(self.__slots__, values, strict=True):
             object.__setattr__(self, name, value)
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -127,6 +126,9 @@ class TLSConfiguration:
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError("TLSConfiguration is immutable")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), self._astuple())
 
     @property
     def validate_certificates(self) -> bool:
@@ -173,14 +175,14 @@ class TLSConfiguration:
 
     def update(
         self,
-        validate_certificates: bool | None | _Default = _DEFAULT,
-        certificate_chain: CertificateChain | None | _Default = _DEFAULT,
-        ciphers: Iterable[CipherSuite | int] | None | _Default = _DEFAULT,
-        inner_protocols: Iterable[NextProtocol | bytes] | None | _Default = _DEFAULT,
-        lowest_supported_version: TLSVersion | None | _Default = _DEFAULT,
-        highest_supported_version: TLSVersion | None | _Default = _DEFAULT,
-        trust_store: TrustStore | None | _Default = _DEFAULT,
-        sni_callback: SNICallback | None | _Default = _DEFAULT,
+        validate_certificates: bool | _Default | None = _DEFAULT,
+        certificate_chain: CertificateChain | _Default | None = _DEFAULT,
+        ciphers: Iterable[CipherSuite | int] | _Default | None = _DEFAULT,
+        inner_protocols: Iterable[NextProtocol | bytes] | _Default | None = _DEFAULT,
+        lowest_supported_version: TLSVersion | _Default | None = _DEFAULT,
+        highest_supported_version: TLSVersion | _Default | None = _DEFAULT,
+        trust_store: TrustStore | _Default | None = _DEFAULT,
+        sni_callback: SNICallback | _Default | None = _DEFAULT,
     ) -> TLSConfiguration:
         """A new configuration with the given fields replaced; the others are kept.
 
@@ -197,8 +199,7 @@ class TLSConfiguration:
             sni_callback,
         )
         merged: list[Any] = [
-            old if new is _DEFAULT else new
-            for old, new in zip(self._astuple(), given)
+            old if new is _DEFAULT else new for old, new in zip(self._astuple(), given, strict=True)
         ]
         return type(self)(*merged)
 
@@ -227,9 +228,7 @@ def _chain(value: object) -> CertificateChain | None:
     if value is None:
         return None
     if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise TypeError(
-            "certificate_chain must be a pair ((leaf, *intermediates), private_key)"
-        )
+        raise TypeError("certificate_chain must be a pair ((leaf, *intermediates), private_key)")
     certs, key = value
     if isinstance(certs, Certificate):
         certs = (certs,)

@@ -31,6 +31,12 @@ the buffer and the raw socket, and turns "the buffer cannot progress" into waiti
   an alert for the peer. It is flushed, briefly and best-effort, before the error is
   raised, so the peer learns *why* (e.g. "unknown ca") instead of seeing a bare EOF.
 
+* Reads never cross a TLS record boundary (a 5-byte header read, then the record
+  body), as OpenSSL's own socket code does. Whatever the peer sent after the records
+  the caller needed, such as a ``close_notify`` after an HTTP response, stays in the
+  kernel, so the descriptor stays readable and "is this pooled connection still
+  alive?" checks on ``fileno()`` (urllib3's) see the close.
+
 * Backpressure: ``send`` never lets more than ``_HIGH_WATER`` bytes of ciphertext pile
   up in the buffer; large ``sendall`` payloads are encrypted in slices.
 
@@ -59,6 +65,7 @@ __all__ = ["BufferSocket"]
 
 _T = TypeVar("_T")
 _RECV_SIZE = 65536
+_RECORD_HEADER = 5
 _SLICE = 256 * 1024
 _HIGH_WATER = 256 * 1024
 _ALERT_FLUSH_SECONDS = 1.0
@@ -81,7 +88,9 @@ def _wait(sock: _socket.socket, for_read: bool, deadline: float | None) -> bool:
             if events:
                 return True
         else:  # pragma: no cover - platforms without poll()
-            r, w, _ = select.select([sock] if for_read else [], [] if for_read else [sock], [], timeout)
+            r, w, _ = select.select(
+                [sock] if for_read else [], [] if for_read else [sock], [], timeout
+            )
             if r or w:
                 return True
 
@@ -92,6 +101,8 @@ class BufferSocket(TLSWrappedSocket):
     _buffer: TLSWrappedBuffer
     _timeout: float | None
     _eof: bool
+    _header: bytearray
+    _record_left: int
 
     @classmethod
     def _create(cls, sock: _socket.socket, buffer: TLSWrappedBuffer) -> BufferSocket:
@@ -100,6 +111,8 @@ class BufferSocket(TLSWrappedSocket):
         self._buffer = buffer
         self._timeout = sock.gettimeout()
         self._eof = False
+        self._header = bytearray()
+        self._record_left = 0
         sock.setblocking(False)
         return self
 
@@ -130,13 +143,16 @@ class BufferSocket(TLSWrappedSocket):
                 raise TimeoutError("The write operation timed out")
 
     def _fill(self, deadline: float | None) -> None:
-        """Receive ciphertext into the buffer, waiting up to *deadline*."""
+        """Receive one whole TLS record (or what has arrived of it) into the buffer."""
         if self._eof:
             raise RaggedEOF("the peer closed the connection without a TLS close_notify")
+        got_any = False
         while True:
             try:
-                data = self._sock.recv(_RECV_SIZE)
+                data = self._sock.recv(self._next_read_size())
             except (BlockingIOError, InterruptedError):
+                if got_any:
+                    return
                 if self._timeout == 0.0:
                     raise WantReadError("the socket has no data yet") from None
                 if not _wait(self._sock, True, deadline):
@@ -144,15 +160,36 @@ class BufferSocket(TLSWrappedSocket):
                 continue
             if not data:
                 self._eof = True
+                self._buffer.receive_from_network(data)
+                return
+            self._track_records(data)
             self._buffer.receive_from_network(data)
+            got_any = True
+            if not self._record_left and not self._header:
+                return
+
+    def _next_read_size(self) -> int:
+        """Never read past the end of the current TLS record (see the theory of operation)."""
+        if self._record_left:
+            return min(self._record_left, _RECV_SIZE)
+        return _RECORD_HEADER - len(self._header)
+
+    def _track_records(self, data: bytes) -> None:
+        if self._record_left:
+            self._record_left -= len(data)
             return
+        self._header += data
+        if len(self._header) == _RECORD_HEADER:
+            self._record_left = int.from_bytes(self._header[3:5], "big")
+            self._header.clear()
 
     def _alert_then_raise(self, exc: TLSError) -> None:
         """Best-effort flush of a pending alert before a fatal error propagates."""
         try:
             deadline = time.monotonic() + _ALERT_FLUSH_SECONDS
-            saved, self._timeout = self._timeout, (
-                _ALERT_FLUSH_SECONDS if self._timeout != 0.0 else 0.0
+            saved, self._timeout = (
+                self._timeout,
+                (_ALERT_FLUSH_SECONDS if self._timeout != 0.0 else 0.0),
             )
             try:
                 self._flush(deadline)

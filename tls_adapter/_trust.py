@@ -16,25 +16,25 @@ import hashlib
 import os
 import re
 from collections.abc import Callable
-from typing import Union
+from typing import TypeAlias, Union
 
-__all__ = ["Certificate", "PrivateKey", "TrustStore", "PathLike", "Password"]
+__all__ = ["Certificate", "Password", "PathLike", "PrivateKey", "TrustStore"]
 
 #: Anything accepted as a filesystem path.
-PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+PathLike: TypeAlias = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 #: A private-key password: the bytes themselves, or a callable returning them that is
 #: called only when the key is actually encrypted.
-Password = Union[bytes, bytearray, Callable[[], Union[bytes, bytearray]]]
+Password: TypeAlias = "bytes | bytearray | Callable[[], bytes | bytearray]"
 
-_PEM_RE = re.compile(
-    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)\r?\n?-----END \1-----", re.DOTALL
-)
+_PEM_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)\r?\n?-----END \1-----", re.DOTALL)
 _TOKEN = object()
 
 
 def _fspath(path: object, what: str) -> str:
     if not isinstance(path, (str, bytes, os.PathLike)):
-        raise TypeError(f"{what} must be a str, bytes or os.PathLike path, not {type(path).__name__}")
+        raise TypeError(
+            f"{what} must be a str, bytes or os.PathLike path, not {type(path).__name__}"
+        )
     return os.path.abspath(os.fsdecode(path))
 
 
@@ -63,6 +63,19 @@ def pem_blocks(data: bytes) -> list[tuple[str, bytes]]:
     return blocks
 
 
+def _restore(cls: type[object], state: tuple[object, ...]) -> object:
+    """Rebuild a pickled value object from its slot values (see the ``__reduce__`` methods)."""
+    obj = object.__new__(cls)
+    for name, value in zip(cls.__slots__, state, strict=True):  # type: ignore[attr-defined]
+        object.__setattr__(obj, name, value)
+    return obj
+
+
+def _reduce(obj: object) -> tuple[object, ...]:
+    state = tuple(getattr(obj, name) for name in type(obj).__slots__)  # type: ignore[attr-defined]
+    return (_restore, (type(obj), state))
+
+
 def der_to_pem(der: bytes, label: str) -> bytes:
     """Encode DER bytes as one PEM block with *label*."""
     b64 = base64.b64encode(der)
@@ -87,6 +100,9 @@ class Certificate:
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Certificate objects are immutable")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return _reduce(self)
 
     @classmethod
     def from_buffer(cls, buffer: bytes) -> Certificate:
@@ -162,7 +178,7 @@ class PrivateKey:
     password compares by identity); the ``repr`` shows neither.
     """
 
-    __slots__ = ("_path", "_pem", "_password")
+    __slots__ = ("_password", "_path", "_pem")
     _path: str | None
     _pem: bytes
     _password: bytes | Callable[[], bytes | bytearray] | None
@@ -191,6 +207,9 @@ class PrivateKey:
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("PrivateKey objects are immutable")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return _reduce(self)
 
     @classmethod
     def from_buffer(cls, buffer: bytes, password: Password | None = None) -> PrivateKey:
@@ -284,6 +303,9 @@ class TrustStore:
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("TrustStore objects are immutable")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return _reduce(self)
 
     @classmethod
     def system(cls) -> TrustStore:

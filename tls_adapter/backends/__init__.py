@@ -107,9 +107,15 @@ _KNOWN: dict[str, tuple[str, str]] = {
     "rustls": ("rustls", "pip install 'tls_adapter[rustls]'"),
     "boringssl": ("boringssl", "pip install 'tls_adapter[boringssl]'"),
     "mbedtls": ("mbedtls", "pip install 'tls_adapter[mbedtls]' (wheels for CPython <= 3.12)"),
-    "gnutls": ("gnutls", "the system GnuTLS library (Debian/Ubuntu: apt-get install libgnutls30)"),
-    "wolfssl": ("wolfssl", "the system wolfSSL library (Debian/Ubuntu: apt-get install libwolfssl35)"),
-    "nss": ("nss", "the system NSS library"),
+    "gnutls": (
+        "gnutls",
+        "install the system GnuTLS library (Debian/Ubuntu: apt-get install libgnutls30)",
+    ),
+    "wolfssl": (
+        "wolfssl",
+        "install the system wolfSSL library (Debian/Ubuntu: apt-get install libwolfssl35)",
+    ),
+    "nss": ("nss", "install the system NSS library"),
 }
 _lock = threading.Lock()
 _loaded: dict[str, Backend] = {}
@@ -132,7 +138,7 @@ def _load(name: str) -> Backend:
             module = importlib.import_module(f".{module_name}", __name__)
             backend = module.BACKEND
         except ImportError as e:
-            reason = f"the {name} backend is unavailable ({e}); to use it, install {install}"
+            reason = f"the {name} backend is unavailable ({e}); to use it: {install}"
             _failed[name] = reason
             raise ConfigurationError(reason) from e
         except OSError as e:  # a shared library that exists but cannot be loaded
