@@ -1,0 +1,738 @@
+"""The pyOpenSSL backend: the OpenSSL bundled with ``cryptography``, through ``OpenSSL.SSL``.
+
+Each context builds one native :class:`OpenSSL.SSL.Context` in its constructor and
+every connection shares it. Connections always run over memory BIOs
+(``Connection(ctx, None)``); sockets are driven by the generic pump in
+``tls_adapter._socket`` (pyOpenSSL's own socket mode cannot honour socket timeouts).
+
+What pyOpenSSL leaves to the caller, this backend does itself:
+
+* **Hostname checks.** pyOpenSSL verifies the chain but not the name. For every client
+  connection with a ``server_hostname`` (and ``check_hostname`` on), the expected DNS
+  name or IP address is set on the connection's X.509 verify parameters, so OpenSSL
+  checks it *during* the handshake and sends the proper alert on a mismatch. Partial
+  wildcards and the subject common name are not accepted (as with :mod:`ssl`).
+* **SNI.** Sent for DNS names only, never for IP literals (RFC 6066).
+* **Closing.** ``close_notify`` is sent by :meth:`~PyOpenSSLBuffer.shutdown`; the
+  peer's ``close_notify`` makes ``read`` return ``b""``; a transport EOF without it
+  raises :class:`~tls_adapter.RaggedEOF`.
+
+ALPN: a server picks the first of *its* protocols that the client offered. With no
+overlap the handshake proceeds without ALPN (RFC 7301 allows a server to ignore the
+extension; the ``openssl`` backend behaves the same) and ``negotiated_protocol()``
+returns ``None``.
+
+``TrustStore.system()`` is the system CA bundle/directory on Linux and BSD. The OS
+verifiers of macOS and Windows are reachable only through the ``ssl`` module
+(``truststore``), so there this backend refuses ``TrustStore.system()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from OpenSSL import SSL, crypto
+from OpenSSL._util import ffi as _ffi
+from OpenSSL._util import lib as _lib
+from OpenSSL.version import __version__ as _PYOPENSSL_VERSION
+
+from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer
+from .._ciphers import (
+    DEFAULT_CIPHER_LIST,
+    TLS13_CIPHER_SUITES,
+    CipherSuite,
+    cipher_suite_from_int,
+    openssl_name_table,
+)
+from .._config import TLSConfiguration
+from .._enums import NextProtocol, TLSVersion, protocol_bytes, protocol_from_bytes, version_rank
+from .._errors import (
+    CertificateValidationError,
+    ConfigurationError,
+    RaggedEOF,
+    TLSError,
+    WantReadError,
+    WantWriteError,
+)
+from .._trust import Certificate, PrivateKey, TrustStore, pem_blocks
+from . import Backend, Capabilities
+from ._system import OS_VERIFIER, find_system_ca
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+__all__ = ["BACKEND"]
+
+_NAME = "pyopenssl"
+_HIGH_WATER = 256 * 1024
+_MAX_DERIVED = 64
+_VERSIONS = {
+    TLSVersion.MINIMUM_SUPPORTED: 0,
+    TLSVersion.TLSv1: SSL.TLS1_VERSION,
+    TLSVersion.TLSv1_1: SSL.TLS1_1_VERSION,
+    TLSVersion.TLSv1_2: SSL.TLS1_2_VERSION,
+    TLSVersion.TLSv1_3: SSL.TLS1_3_VERSION,
+    TLSVersion.MAXIMUM_SUPPORTED: 0,
+}
+# Pseudo-suites OpenSSL knows by code point but that are never negotiated.
+_SIGNALLING = frozenset({0x00FF, 0x5600})
+_ALERT_INTERNAL_ERROR = 80
+# Like the ssl module: no "f*.example.com" wildcards, never fall back to the subject CN.
+_HOST_FLAGS = _lib.X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | _lib.X509_CHECK_FLAG_NEVER_CHECK_SUBJECT
+# Like the openssl backend: RFC 5280 strictness, and any trusted certificate is an anchor.
+_VERIFY_FLAGS = _lib.X509_V_FLAG_X509_STRICT | _lib.X509_V_FLAG_PARTIAL_CHAIN
+
+
+def _tls13_setter() -> Callable[[SSL.Context, bytes], None] | None:
+    """How to restrict TLS 1.3 suites with this pyOpenSSL, or ``None`` if it cannot."""
+    method = getattr(SSL.Context, "set_tls13_ciphersuites", None)  # pyOpenSSL >= 25.2
+    if method is not None:
+        return method  # type: ignore[no-any-return]
+    if hasattr(_lib, "SSL_CTX_set_ciphersuites"):  # pragma: no cover - older pyOpenSSL
+
+        def set_suites(native: SSL.Context, suites: bytes) -> None:
+            if _lib.SSL_CTX_set_ciphersuites(native._context, suites) != 1:
+                raise SSL.Error([("SSL routines", "", "no TLS 1.3 cipher suite matched")])
+
+        return set_suites
+    return None  # pragma: no cover
+
+
+_SET_TLS13_SUITES = _tls13_setter()
+
+
+# -- error translation: the one boundary ------------------------------------------------
+def _error_text(error: Exception) -> str:
+    """OpenSSL's reasons from a pyOpenSSL error, e.g. ``"tlsv1 alert unknown ca"``."""
+    queue = error.args[0] if error.args else None
+    if isinstance(queue, list) and queue and all(isinstance(t, tuple) for t in queue):
+        reasons = [str(t[-1] or t[0]) for t in queue if len(t) >= 1]
+        return "; ".join(dict.fromkeys(reasons))
+    return str(error) or "TLS failure (OpenSSL gave no reason)"
+
+
+@contextlib.contextmanager
+def _translate(owner: PyOpenSSLBuffer | None = None) -> Iterator[None]:
+    """Turn pyOpenSSL exceptions into tls_adapter's, chaining the original."""
+    try:
+        yield
+    except SSL.WantReadError as e:
+        raise WantReadError("more data from the network is needed") from e
+    except SSL.WantWriteError as e:  # pragma: no cover - memory BIOs never fill up
+        raise WantWriteError("buffered outgoing data must be sent first") from e
+    except SSL.ZeroReturnError as e:
+        raise TLSError("the TLS connection has been closed") from e
+    except SSL.SysCallError as e:
+        # Over memory BIOs the only "system call" failure is the transport EOF.
+        raise RaggedEOF("the peer closed the connection without a TLS close_notify") from e
+    except SSL.Error as e:
+        text = _error_text(e)
+        if owner is not None:
+            reason = owner._verify_failure(text)
+            if reason is not None:
+                raise CertificateValidationError(reason) from e
+            callback_error = owner._callback_error
+            if callback_error is not None:
+                owner._callback_error = None
+                raise TLSError(f"sni_callback failed: {callback_error!r}") from callback_error
+        raise TLSError(text) from e
+
+
+@contextlib.contextmanager
+def _building(what: str) -> Iterator[None]:
+    """Library errors while a context is built are configuration errors."""
+    try:
+        yield
+    except (SSL.Error, crypto.Error) as e:
+        raise ConfigurationError(f"the {_NAME} backend cannot {what}: {_error_text(e)}") from e
+
+
+# -- cipher names -----------------------------------------------------------------------
+_tables_lock = threading.Lock()
+_id_to_name: dict[int, str] = {}
+_name_to_id: dict[str, int] = {}
+
+
+def _cipher_tables() -> tuple[dict[int, str], dict[str, int]]:
+    """IANA code point <-> name tables of the *bundled* OpenSSL (built once, lazily)."""
+    with _tables_lock:
+        if not _id_to_name:
+            if hasattr(_lib, "SSL_CIPHER_find"):
+                probe = SSL.Connection(SSL.Context(SSL.TLS_METHOD), None)
+                code = _ffi.new("unsigned char[2]")
+                for value in range(0x10000):
+                    code[0] = value >> 8
+                    code[1] = value & 0xFF
+                    found = _lib.SSL_CIPHER_find(probe._ssl, code)
+                    if found != _ffi.NULL and value not in _SIGNALLING:
+                        name = _ffi.string(_lib.SSL_CIPHER_get_name(found)).decode("ascii")
+                        _id_to_name[value] = name
+            else:  # pragma: no cover - bindings without SSL_CIPHER_find
+                _id_to_name.update(openssl_name_table())
+            for value, name in _id_to_name.items():
+                _name_to_id.setdefault(name, value)
+        return _id_to_name, _name_to_id
+
+
+def _suite_name(value: int) -> str:
+    suite = cipher_suite_from_int(value)
+    return suite.name if isinstance(suite, CipherSuite) else f"0x{value:04X}"
+
+
+def _default_tls13_suites() -> frozenset[int]:  # pragma: no cover - older pyOpenSSL only
+    _, ids = _cipher_tables()
+    probe = SSL.Connection(SSL.Context(SSL.TLS_METHOD), None)
+    return frozenset(
+        ids[n] for n in probe.get_cipher_list() if n in ids and ids[n] in TLS13_CIPHER_SUITES
+    )
+
+
+# -- building the native context --------------------------------------------------------
+def _configure_versions_and_ciphers(native: SSL.Context, config: TLSConfiguration) -> None:
+    for field, version in (
+        ("lowest_supported_version", config.lowest_supported_version),
+        ("highest_supported_version", config.highest_supported_version),
+    ):
+        if version not in _VERSIONS:
+            raise ConfigurationError(f"the {_NAME} backend does not support {field}={version.name}")
+    lowest = config.lowest_supported_version
+    highest = config.highest_supported_version
+    tls13_on = version_rank(highest) >= version_rank(TLSVersion.TLSv1_3)
+    tls12_on = version_rank(lowest) <= version_rank(TLSVersion.TLSv1_2)
+    allowed = config.ciphers if config.ciphers is not None else DEFAULT_CIPHER_LIST
+    names, _ = _cipher_tables()
+    legacy = [names[int(c)] for c in allowed if int(c) not in TLS13_CIPHER_SUITES and c in names]
+    modern = [names[int(c)] for c in allowed if int(c) in TLS13_CIPHER_SUITES and c in names]
+    if tls13_on and _SET_TLS13_SUITES is None:  # pragma: no cover - older pyOpenSSL
+        missing = _default_tls13_suites() - {int(c) for c in allowed}
+        if missing:
+            listed = ", ".join(_suite_name(v) for v in sorted(missing))
+            raise ConfigurationError(
+                f"this pyOpenSSL cannot restrict TLS 1.3 cipher suites and would also offer "
+                f"{listed}; allow them in ciphers, or set "
+                "highest_supported_version=TLSVersion.TLSv1_2"
+            )
+    elif tls13_on and not modern:
+        if not (tls12_on and legacy):
+            raise ConfigurationError(
+                f"none of the configured ciphers is usable with the TLS versions allowed on "
+                f"the {_NAME} backend"
+            )
+        highest = TLSVersion.TLSv1_2  # only TLS 1.2 suites were allowed
+    if tls12_on and not legacy:
+        if not tls13_on:
+            raise ConfigurationError(
+                f"none of the configured ciphers is usable with TLS 1.2 or lower on the "
+                f"{_NAME} backend"
+            )
+        lowest = TLSVersion.TLSv1_3  # only TLS 1.3 suites were allowed
+    with _building("set the TLS versions"):
+        native.set_min_proto_version(_VERSIONS[lowest])
+        native.set_max_proto_version(_VERSIONS[highest])
+    if legacy:
+        with _building("use the configured TLS 1.2 ciphers"):
+            native.set_cipher_list(":".join(legacy).encode("ascii"))
+    if modern and _SET_TLS13_SUITES is not None:
+        with _building("use the configured TLS 1.3 ciphers"):
+            _SET_TLS13_SUITES(native, ":".join(modern).encode("ascii"))
+
+
+def _alpn_selector(
+    protocols: tuple[bytes, ...],
+) -> Callable[[SSL.Connection, list[bytes]], bytes | Any]:
+    def select(conn: SSL.Connection, offered: list[bytes]) -> bytes | Any:
+        for protocol in protocols:
+            if protocol in offered:
+                return protocol
+        return SSL.NO_OVERLAPPING_PROTOCOLS
+
+    return select
+
+
+def _configure_alpn(native: SSL.Context, config: TLSConfiguration, server_side: bool) -> None:
+    if not config.inner_protocols:
+        return
+    protocols = tuple(protocol_bytes(p) for p in config.inner_protocols)
+    with _building("use the ALPN protocols"):
+        if server_side:
+            native.set_alpn_select_callback(_alpn_selector(protocols))
+        else:
+            native.set_alpn_protos(list(protocols))
+
+
+def _load_trust(native: SSL.Context, store: TrustStore) -> None:
+    try:
+        if store.kind == "system":
+            if OS_VERIFIER:
+                raise ConfigurationError(
+                    f"the {_NAME} backend cannot use the operating system's trust store on "
+                    "this platform (only the openssl backend reaches it, through truststore); "
+                    "use the openssl backend, or pass TrustStore.certifi() or a CA bundle"
+                )
+            found = find_system_ca()
+            native.load_verify_locations(found.cafile, found.capath)
+        elif store.kind == "directory":
+            native.load_verify_locations(None, store.path)
+        elif store.kind == "buffer":
+            pem = store.pem_bytes()
+            assert pem is not None
+            cert_store = native.get_cert_store()
+            assert cert_store is not None
+            for _, der in pem_blocks(pem):
+                cert = crypto.X509.from_cryptography(x509.load_der_x509_certificate(der))
+                cert_store.add_cert(cert)
+        else:
+            native.load_verify_locations(store.path)
+    except (SSL.Error, crypto.Error, ValueError) as e:
+        raise ConfigurationError(
+            f"the {_NAME} backend cannot load trust store {store!r}: {_error_text(e)}"
+        ) from e
+
+
+def _load_chain(native: SSL.Context, chain: tuple[tuple[Certificate, ...], PrivateKey]) -> None:
+    """Load the chain and key from memory; nothing is written to disk."""
+    certs, key = chain
+    try:
+        password = key.password_bytes()
+    except (TypeError, ValueError) as e:
+        raise ConfigurationError(f"the {_NAME} backend cannot use the private key: {e}") from e
+    try:
+        private = serialization.load_pem_private_key(key.to_pem(), password)
+    except (TypeError, ValueError, UnsupportedAlgorithm) as e:
+        if key.encrypted:
+            raise ConfigurationError(
+                f"the {_NAME} backend cannot decrypt the private key: wrong password?"
+            ) from e
+        raise ConfigurationError(f"the {_NAME} backend cannot load the private key") from e
+    try:
+        native.use_certificate(x509.load_der_x509_certificate(certs[0].to_der()))
+        for extra in certs[1:]:
+            native.add_extra_chain_cert(x509.load_der_x509_certificate(extra.to_der()))
+        native.use_privatekey(private)  # type: ignore[arg-type]
+        native.check_privatekey()
+    except SSL.Error as e:
+        text = _error_text(e)
+        if "mismatch" in text:
+            raise ConfigurationError(
+                f"the {_NAME} backend: the private key does not match the leaf certificate"
+            ) from e
+        raise ConfigurationError(
+            f"the {_NAME} backend cannot load the certificate chain or key: {text}"
+        ) from e
+    except (TypeError, ValueError) as e:
+        raise ConfigurationError(
+            f"the {_NAME} backend cannot load the certificate chain or key: {e}"
+        ) from e
+
+
+def _base_native(method: int) -> SSL.Context:
+    native = SSL.Context(method)
+    native.set_options(SSL.OP_NO_COMPRESSION | SSL.OP_NO_RENEGOTIATION)
+    return native
+
+
+def _strict_verification(native: SSL.Context) -> None:
+    _lib.X509_VERIFY_PARAM_set_flags(_lib.SSL_CTX_get0_param(native._context), _VERIFY_FLAGS)
+
+
+def _build_client_native(config: TLSConfiguration) -> SSL.Context:
+    native = _base_native(SSL.TLS_CLIENT_METHOD)
+    _configure_versions_and_ciphers(native, config)
+    _configure_alpn(native, config, server_side=False)
+    if config.validate_certificates:
+        store = config.trust_store if config.trust_store is not None else TrustStore.system()
+        _strict_verification(native)
+        native.set_verify(SSL.VERIFY_PEER)
+        _load_trust(native, store)
+    else:
+        native.set_verify(SSL.VERIFY_NONE)
+    if config.certificate_chain is not None:
+        _load_chain(native, config.certificate_chain)
+    return native
+
+
+def _build_server_native(config: TLSConfiguration) -> tuple[SSL.Context, int]:
+    if config.certificate_chain is None and config.sni_callback is None:
+        raise ConfigurationError(
+            "a server configuration needs a certificate_chain (or an sni_callback that "
+            "supplies one)"
+        )
+    native = _base_native(SSL.TLS_SERVER_METHOD)
+    native.set_options(SSL.OP_CIPHER_SERVER_PREFERENCE)
+    # Sessions resume only on the context that made them (OpenSSL refuses to resume
+    # without an id context once client certificates are verified).
+    native.set_session_id(os.urandom(16))
+    _configure_versions_and_ciphers(native, config)
+    _configure_alpn(native, config, server_side=True)
+    verify_mode = SSL.VERIFY_NONE
+    if config.trust_store is not None:
+        if not config.validate_certificates:
+            raise ConfigurationError(
+                f"the {_NAME} backend cannot require client certificates without validating "
+                "them; drop trust_store or keep validate_certificates=True"
+            )
+        verify_mode = SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT
+        _strict_verification(native)
+        _load_trust(native, config.trust_store)
+    native.set_verify(verify_mode)
+    if config.certificate_chain is not None:
+        _load_chain(native, config.certificate_chain)
+    return native, verify_mode
+
+
+# -- contexts ---------------------------------------------------------------------------
+class PyOpenSSLClientContext(ClientContext):
+    """A client context whose native :class:`OpenSSL.SSL.Context` is built once, here.
+
+    Hostname checks are per connection (X.509 verify parameters), so one native context
+    serves both ``check_hostname=True`` and ``False``.
+    """
+
+    def __init__(self, configuration: TLSConfiguration) -> None:
+        super().__init__(configuration)
+        self._native = _build_client_native(configuration)
+
+    def wrap_buffers(
+        self, server_hostname: str | None, *, check_hostname: bool = True
+    ) -> TLSWrappedBuffer:
+        """A new in-memory client connection over pyOpenSSL memory BIOs."""
+        name = ServerName(server_hostname, check_hostname)
+        return PyOpenSSLBuffer._create(self, self._native, name)
+
+
+class PyOpenSSLServerContext(ServerContext):
+    """A server context whose native :class:`OpenSSL.SSL.Context` is built once, here.
+
+    With an ``sni_callback``, a configuration the callback returns gets its own cached
+    context, and the connection switches to it: its certificate chain, ALPN protocols,
+    client-certificate requirement and trust store apply. TLS versions and ciphers are
+    fixed before the callback runs and keep the original values.
+    """
+
+    def __init__(self, configuration: TLSConfiguration) -> None:
+        super().__init__(configuration)
+        self._native, self._verify_mode = _build_server_native(configuration)
+        self._derived: dict[TLSConfiguration, PyOpenSSLServerContext] = {}
+        self._lock = threading.Lock()
+        self._servername_hook: Any = None
+        if configuration.sni_callback is not None:
+            self._install_sni_hook()
+
+    def _install_sni_hook(self) -> None:
+        # pyOpenSSL's own wrapper reports callback exceptions through sys.excepthook;
+        # this hook keeps the exception for do_handshake() and always fails closed.
+        ref = weakref.ref(self)
+
+        def on_servername(ssl: Any, alert: Any, arg: Any) -> int:
+            context = ref()
+            if context is None:  # pragma: no cover - a connection outlives its context
+                return int(_lib.SSL_TLSEXT_ERR_ALERT_FATAL)
+            return context._on_sni(ssl, alert)
+
+        self._servername_hook = _ffi.callback(
+            "int (*)(SSL *, int *, void *)",
+            on_servername,
+            error=_lib.SSL_TLSEXT_ERR_ALERT_FATAL,
+        )
+        _lib.SSL_CTX_set_tlsext_servername_callback(self._native._context, self._servername_hook)
+
+    def _context_for(self, config: TLSConfiguration) -> PyOpenSSLServerContext:
+        with self._lock:
+            ctx = self._derived.get(config)
+            if ctx is None:
+                if len(self._derived) >= _MAX_DERIVED:
+                    self._derived.pop(next(iter(self._derived)))
+                ctx = PyOpenSSLServerContext(config.update(sni_callback=None))
+                self._derived[config] = ctx
+            return ctx
+
+    def _on_sni(self, ssl: Any, alert: Any) -> int:
+        conn = SSL.Connection._reverse_mapping.get(ssl)
+        owner_ref = conn.get_app_data() if conn is not None else None
+        owner = owner_ref() if owner_ref is not None else None
+        callback = self._configuration.sni_callback
+        try:
+            if conn is None or callback is None:  # pragma: no cover - cannot happen
+                raise RuntimeError("the SNI hook ran for an unknown connection")
+            raw = conn.get_servername()
+            name = raw.decode("idna") if raw else None
+            new = callback(owner, name, self._configuration)
+            if not isinstance(new, TLSConfiguration):
+                raise TypeError(
+                    f"sni_callback must return a TLSConfiguration, not {type(new).__name__}"
+                )
+            if new != self._configuration:
+                derived = self._context_for(new)
+                conn.set_context(derived._native)
+                conn.set_verify(derived._verify_mode)
+        except Exception as e:  # reported by do_handshake(), never into OpenSSL
+            if owner is not None:
+                owner._callback_error = e
+            alert[0] = _ALERT_INTERNAL_ERROR
+            return int(_lib.SSL_TLSEXT_ERR_ALERT_FATAL)
+        return int(_lib.SSL_TLSEXT_ERR_OK)
+
+    def wrap_buffers(self) -> TLSWrappedBuffer:
+        """A new in-memory server connection over pyOpenSSL memory BIOs."""
+        return PyOpenSSLBuffer._create(self, self._native, None)
+
+
+# -- connections ------------------------------------------------------------------------
+class PyOpenSSLBuffer(TLSWrappedBuffer):
+    """A TLS connection over memory buffers: an ``OpenSSL.SSL.Connection`` with memory BIOs."""
+
+    _context: PyOpenSSLClientContext | PyOpenSSLServerContext
+    _conn: SSL.Connection
+    _name: ServerName | None
+    _staged: bytearray
+    _established: bool
+    _callback_error: BaseException | None
+
+    def __init__(self) -> None:
+        raise TypeError("buffers are made by context.wrap_buffers()")
+
+    @classmethod
+    def _create(
+        cls,
+        context: PyOpenSSLClientContext | PyOpenSSLServerContext,
+        native: SSL.Context,
+        name: ServerName | None,
+    ) -> PyOpenSSLBuffer:
+        self = object.__new__(cls)
+        self._context = context
+        self._name = name
+        self._staged = bytearray()
+        self._established = False
+        self._callback_error = None
+        conn = SSL.Connection(native, None)
+        if name is None:
+            conn.set_accept_state()
+        else:
+            conn.set_connect_state()
+            if name.sni is not None:
+                conn.set_tlsext_host_name(name.sni.encode("ascii"))
+            if name.check and context.configuration.validate_certificates:
+                _expect_peer_name(conn, name)
+        conn.set_app_data(weakref.ref(self))
+        self._conn = conn
+        return self
+
+    def _verify_failure(self, text: str) -> str | None:
+        """Why the peer's certificate was rejected, if that is what *text* reports."""
+        if "certificate verify failed" not in text:
+            return None
+        code = _lib.SSL_get_verify_result(self._conn._ssl)
+        shown = self._name.name if self._name is not None else None
+        if code == _lib.X509_V_ERR_HOSTNAME_MISMATCH:
+            return f"Hostname mismatch, certificate is not valid for {shown!r}."
+        if code == _lib.X509_V_ERR_IP_ADDRESS_MISMATCH:
+            return f"IP address mismatch, certificate is not valid for {shown!r}."
+        if code != 0:
+            return str(_ffi.string(_lib.X509_verify_cert_error_string(code)).decode("ascii"))
+        return text
+
+    @property
+    def context(self) -> PyOpenSSLClientContext | PyOpenSSLServerContext:
+        """The context this connection was made from."""
+        return self._context
+
+    def do_handshake(self) -> None:
+        """Run the handshake, including certificate and hostname validation."""
+        with _translate(self):
+            self._conn.do_handshake()
+        self._established = True
+
+    def read(self, amt: int) -> bytes:
+        """Up to *amt* decrypted bytes; ``b""`` after the peer's close_notify."""
+        if amt < 0:
+            raise ValueError("amt must not be negative")
+        if amt == 0:
+            return b""
+        try:
+            with _translate(self):
+                data = self._conn.recv(amt)
+        except TLSError as e:
+            if isinstance(e.__cause__, SSL.ZeroReturnError):
+                return b""
+            raise
+        self._established = True
+        return data
+
+    def readinto(self, buffer: Buffer, amt: int) -> int:
+        """Like :meth:`read`, into *buffer*; 0 after the peer's close_notify."""
+        view = memoryview(buffer).cast("B")
+        if amt is None or amt < 0:
+            amt = view.nbytes
+        amt = min(amt, view.nbytes)
+        if amt == 0:
+            return 0
+        try:
+            with _translate(self):
+                count = self._conn.recv_into(view, amt)
+        except TLSError as e:
+            if isinstance(e.__cause__, SSL.ZeroReturnError):
+                return 0
+            raise
+        self._established = True
+        return count
+
+    def write(self, buf: Buffer) -> int:
+        """Encrypt *buf*; raises :class:`WantWriteError` while 256 KiB of output is unsent."""
+        view = memoryview(buf).cast("B")
+        if not view.nbytes:
+            return 0
+        room = _HIGH_WATER - self.outgoing_bytes_buffered()
+        if room <= 0:
+            raise WantWriteError("send the buffered outgoing data first")
+        with _translate(self):
+            sent = self._conn.send(view[: max(room, 16384)])
+        self._established = True
+        return sent
+
+    def shutdown(self) -> None:
+        """Send ``close_notify``; raises :class:`WantReadError` until the peer's arrives."""
+        with _translate(self):
+            if self._conn.shutdown():
+                return
+            # Ours is out; a second call waits for the peer's (WantReadError meanwhile).
+            if self._conn.shutdown():
+                return
+        raise WantReadError("waiting for the peer's close_notify")
+
+    def receive_from_network(self, data: Buffer) -> None:
+        """Feed ciphertext from the network; ``b""`` signals transport EOF."""
+        view = memoryview(data).cast("B")
+        if view.nbytes:
+            self._conn.bio_write(view)
+        else:
+            self._conn.bio_shutdown()
+
+    def _stage(self) -> None:
+        pending = _lib.BIO_get_mem_data(self._conn._from_ssl, _ffi.NULL)
+        if pending > 0:
+            self._staged += self._conn.bio_read(pending)
+
+    def peek_outgoing(self, amt: int) -> bytes:
+        """Up to *amt* bytes waiting to be sent, without removing them."""
+        self._stage()
+        return bytes(self._staged[:amt])
+
+    def consume_outgoing(self, amt: int) -> None:
+        """Drop *amt* sent bytes from the front of the outgoing data."""
+        self._stage()
+        del self._staged[:amt]
+
+    def incoming_bytes_buffered(self) -> int:
+        """Ciphertext received but not yet processed."""
+        return int(_lib.BIO_get_mem_data(self._conn._into_ssl, _ffi.NULL))
+
+    def outgoing_bytes_buffered(self) -> int:
+        """Ciphertext waiting to be sent."""
+        return len(self._staged) + int(_lib.BIO_get_mem_data(self._conn._from_ssl, _ffi.NULL))
+
+    def cipher(self) -> CipherSuite | int | None:
+        """The negotiated cipher suite, or ``None`` before the handshake."""
+        name = self._conn.get_cipher_name()
+        if name is None:
+            return None
+        value = _cipher_tables()[1].get(name)
+        return None if value is None else cipher_suite_from_int(value)
+
+    def negotiated_protocol(self) -> NextProtocol | bytes | None:
+        """The ALPN protocol agreed on, or ``None``."""
+        selected = self._conn.get_alpn_proto_negotiated()
+        return protocol_from_bytes(selected) if selected else None
+
+    def negotiated_tls_version(self) -> TLSVersion | None:
+        """The TLS version in use, or ``None`` before the handshake."""
+        if not self._established:
+            return None
+        try:
+            return TLSVersion(self._conn.get_protocol_version_name())
+        except ValueError:
+            return None
+
+    def getpeercert(self) -> bytes | None:
+        """The peer's leaf certificate as DER, or ``None``."""
+        cert = self._conn.get_peer_certificate(as_cryptography=True)
+        if cert is None:
+            return None
+        return cert.public_bytes(serialization.Encoding.DER)
+
+    def pending(self) -> int:
+        """Decrypted bytes buffered inside OpenSSL."""
+        return self._conn.pending()
+
+
+def _expect_peer_name(conn: SSL.Connection, name: ServerName) -> None:
+    """Make OpenSSL check the certificate against *name* during the handshake."""
+    param = _lib.SSL_get0_param(conn._ssl)
+    _lib.X509_VERIFY_PARAM_set_hostflags(param, _HOST_FLAGS)
+    if name.ip is not None:
+        packed = name.ip.packed
+        ok = _lib.X509_VERIFY_PARAM_set1_ip(param, packed, len(packed))
+    else:
+        assert name.name is not None
+        raw = name.name.encode("ascii")
+        ok = _lib.X509_VERIFY_PARAM_set1_host(param, raw, len(raw))
+    if ok != 1:  # pragma: no cover - only on allocation failure
+        raise TLSError(f"the {_NAME} backend could not set the expected peer name")
+
+
+def _capabilities() -> Capabilities:
+    library = SSL.OpenSSL_version(SSL.OPENSSL_VERSION).decode("ascii", "replace")
+    tls13_control = _SET_TLS13_SUITES is not None
+    notes = [
+        "sockets are driven by the generic buffer pump (pyOpenSSL sockets ignore timeouts)",
+        "ALPN: a server with no protocol in common proceeds without ALPN",
+        "sni_callback can switch the certificate chain, ALPN protocols and client "
+        "authentication; TLS versions and ciphers keep their values",
+        "TLS 1.0/1.1 are configurable but OpenSSL's default security level refuses them",
+    ]
+    if not tls13_control:  # pragma: no cover - older pyOpenSSL
+        notes.insert(0, "TLS 1.3 suites cannot be restricted: OpenSSL's defaults must be allowed")
+    return Capabilities(
+        library=f"pyOpenSSL {_PYOPENSSL_VERSION} ({library})",
+        tls_versions=(
+            TLSVersion.TLSv1,
+            TLSVersion.TLSv1_1,
+            TLSVersion.TLSv1_2,
+            TLSVersion.TLSv1_3,
+        ),
+        alpn=True,
+        sni_callback=True,
+        server_side=True,
+        client_certificates=True,
+        client_auth=True,
+        buffer_api=True,
+        native_socket=False,
+        cipher_control="all" if tls13_control else "tls1.2",
+        system_trust=(
+            "unavailable on this OS (the OS verifier is reachable only through the openssl "
+            "backend's truststore)"
+            if OS_VERIFIER
+            else "system CA bundle/directory at ssl's default paths (SSL_CERT_FILE and "
+            "SSL_CERT_DIR honoured), loaded per context"
+        ),
+        notes=tuple(notes),
+    )
+
+
+#: The pyOpenSSL backend.
+BACKEND = Backend(
+    client_context=PyOpenSSLClientContext,
+    server_context=PyOpenSSLServerContext,
+    certificate=Certificate,
+    private_key=PrivateKey,
+    trust_store=TrustStore,
+    name=_NAME,
+    capabilities=_capabilities(),
+)
