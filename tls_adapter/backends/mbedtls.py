@@ -1,0 +1,1148 @@
+"""The Mbed TLS backend, through python-mbedtls (``pip install python-mbedtls==2.10.1``).
+
+Theory of operation
+-------------------
+python-mbedtls offers a sans-I/O object (``MbedTLSBuffer``) over two 32 KiB ring
+buffers. It has sharp edges, and this module exists to file them off. Each connection
+is a :class:`MbedTLSBuffer` (ours) that owns one of theirs; nothing else touches it.
+Its ``TLSWrappedSocket`` is never used (it loses data): sockets go through the generic
+pump in ``_socket.py``.
+
+* **Input.** Ciphertext from the network waits in our own ``bytearray`` and is fed to
+  the library one TLS record at a time, and only once the library has consumed the
+  previous one (its ring raises ``BufferError`` when overfilled, and has no way to
+  signal EOF: we track transport EOF ourselves). Feeding record by record lets us see
+  each record's type before Mbed TLS does, which matters for closing (below).
+* **Output.** After every call into the library, its output ring is drained into our
+  own ``bytearray``. The ring is therefore empty before each call, so one 16 KiB
+  record always fits; a larger write made the library fail halfway with records
+  already queued. ``write()`` counts plaintext taken (the library returns a ciphertext
+  count).
+* **Handshake.** The library's ``do_handshake()`` runs one state-machine step; we loop
+  until ``HANDSHAKE_OVER`` or until it needs input we do not have.
+* **Reading.** The library's ``read(amt)`` stops when its *input ring* is empty and so
+  strands the rest of an already-decrypted record (a ``read(5)`` of a 12-byte record
+  lost 7 bytes). We only call ``readinto`` with room for a whole record and serve
+  ``read(amt)`` from our own plaintext buffer.
+* **Closing.** The peer's ``close_notify`` surfaces as error 0x7880, after which the
+  library *resets the session* (keys gone): no reply could be sent any more. TLS 1.2
+  requires that reply anyway, so when the next record to feed is an alert (its type is
+  in the clear in TLS 1.2), our own ``close_notify`` is queued first; then the alert is
+  fed and ``read()`` returns ``b""`` from then on. After any fatal error the library
+  resets too (its next call would start a new handshake!), so a failed connection is
+  marked dead and never driven again.
+* **Validation.** Mbed TLS checks the chain, the dates and DNS names, but it cannot
+  check IP addresses (and would send them as SNI), and it falls back to the subject's
+  CN. Handshake messages travel in the clear in TLS 1.2, so the peer's certificate
+  chain is picked out of the records as they arrive. For IP literals no name is given
+  to Mbed TLS; names (IP or DNS) are matched against the SAN here, as soon as Mbed TLS
+  has verified the Certificate message and before our next flight leaves. For
+  ``check_hostname=False`` the SNI is sent, and Mbed TLS (which checks the certificate
+  against the name it was given) is pointed at a name the certificate holds before it
+  reads it. Every verification failure is the same opaque error 0x2700; the picked-out
+  chain is examined to say *why*.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import functools
+import ipaddress
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from mbedtls import __version__ as _BINDING_VERSION
+from mbedtls import exceptions as _mexc
+from mbedtls import pk as _mpk
+from mbedtls import tls as _mtls
+from mbedtls import version as _mversion
+from mbedtls import x509 as _mx509
+
+from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer
+from .._ciphers import DEFAULT_CIPHER_LIST, CipherSuite, cipher_suite_from_int
+from .._config import TLSConfiguration
+from .._enums import NextProtocol, TLSVersion, protocol_bytes, protocol_from_bytes
+from .._errors import (
+    CertificateValidationError,
+    ConfigurationError,
+    RaggedEOF,
+    TLSError,
+    WantReadError,
+    WantWriteError,
+)
+from .._trust import Certificate, PrivateKey, TrustStore, pem_blocks
+from .._x509 import decode_certificate
+from . import Backend, Capabilities
+from ._system import OS_VERIFIER, find_system_ca
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+__all__ = ["BACKEND"]
+
+_IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_RECORD = 16384  # the largest plaintext fragment of a TLS record
+_HIGH_WATER = 256 * 1024  # unsent ciphertext beyond which write() takes nothing
+_MAX_STEPS = 1000  # handshake steps per call before we call it a library bug
+_SNIFF_LIMIT = 1 << 20  # handshake bytes inspected at most
+_OVER = _mtls.HandshakeStep.HANDSHAKE_OVER
+_PAST_CERTIFICATE: int = _mtls.HandshakeStep.SERVER_CERTIFICATE.value  # type: ignore[attr-defined]
+_CERT_LABELS = ("CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE")
+
+# Mbed TLS 2.28 high-level error codes (the library reports them as positive ints).
+_E_VERIFY = 0x2700  # MBEDTLS_ERR_X509_CERT_VERIFY_FAILED
+_E_PK_PASSWORD = (0x3B80, 0x3C00)  # PK_PASSWORD_MISMATCH, PK_PASSWORD_REQUIRED
+_E_NO_CLIENT_CERT = 0x7480  # SSL_NO_CLIENT_CERTIFICATE
+_E_FATAL_ALERT = 0x7780  # SSL_FATAL_ALERT_MESSAGE
+_E_CLOSE_NOTIFY = 0x7880  # SSL_PEER_CLOSE_NOTIFY
+_E_BAD_CERTIFICATE = 0x7A00  # SSL_BAD_HS_CERTIFICATE (also: key usage not allowed)
+
+_VERSIONS = {
+    TLSVersion.TLSv1: _mtls.TLSVersion.TLSv1,
+    TLSVersion.TLSv1_1: _mtls.TLSVersion.TLSv1_1,
+    TLSVersion.TLSv1_2: _mtls.TLSVersion.TLSv1_2,
+}
+_VERSIONS_BACK = {v.name: k for k, v in _VERSIONS.items()}
+_ALERTS = {
+    0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 22: "record_overflow",
+    40: "handshake_failure", 42: "bad_certificate", 43: "unsupported_certificate",
+    44: "certificate_revoked", 45: "certificate_expired", 46: "certificate_unknown",
+    47: "illegal_parameter", 48: "unknown_ca", 49: "access_denied", 50: "decode_error",
+    51: "decrypt_error", 70: "protocol_version", 71: "insufficient_security",
+    80: "internal_error", 86: "inappropriate_fallback", 90: "user_canceled",
+    109: "missing_extension", 110: "unsupported_extension", 112: "unrecognized_name",
+    116: "certificate_required", 120: "no_application_protocol",
+}  # fmt: skip
+
+
+# -- error translation: the one boundary ------------------------------------------------
+def _code(exc: BaseException) -> int:
+    """The high-level Mbed TLS error code of *exc* (0 when it carries none)."""
+    err = getattr(exc, "err", None)
+    return abs(err) & 0xFF80 if isinstance(err, int) else 0
+
+
+def _describe(exc: BaseException) -> str:
+    err = getattr(exc, "err", None)
+    msg = getattr(exc, "msg", "") or str(exc)
+    return f"mbedTLS error 0x{abs(err):04X}: {msg}" if isinstance(err, int) else msg
+
+
+@contextlib.contextmanager
+def _translate(
+    verify_reason: Callable[[int], str] | None = None,
+    alert: Callable[[], str | None] | None = None,
+) -> Iterator[None]:
+    """Turn python-mbedtls exceptions into tls_adapter's, chaining the original.
+
+    *verify_reason* explains a certificate failure; *alert* names a fatal alert the
+    peer sent (when it could be seen).
+    """
+    try:
+        yield
+    except _mtls.WantReadError as e:
+        raise WantReadError("Mbed TLS needs more data from the network") from e
+    except _mtls.WantWriteError as e:
+        raise WantWriteError("Mbed TLS must send buffered data first") from e
+    except _mtls.RaggedEOF as e:
+        raise RaggedEOF("the peer closed the connection without a TLS close_notify") from e
+    except _mexc.TLSError as e:
+        code = _code(e)
+        if code in (_E_VERIFY, _E_BAD_CERTIFICATE) and verify_reason is not None:
+            raise CertificateValidationError(verify_reason(code)) from e
+        if code == _E_FATAL_ALERT and alert is not None:
+            seen = alert()
+            if seen:
+                raise TLSError(f"the peer aborted the handshake with a fatal alert: {seen}") from e
+        if code == _E_NO_CLIENT_CERT:
+            raise TLSError("the peer did not return a certificate (one is required)") from e
+        if code == _E_CLOSE_NOTIFY:
+            raise TLSError("the peer closed the connection during the handshake") from e
+        raise TLSError(_describe(e)) from e
+    except BufferError as e:  # pragma: no cover - our feeding never overfills the ring
+        raise TLSError(f"python-mbedtls buffer error: {e}") from e
+
+
+# -- building the native configuration --------------------------------------------------
+def _refuse(option: str, why: str) -> ConfigurationError:
+    return ConfigurationError(f"the mbedtls backend cannot honour {option}: {why}")
+
+
+def _native_versions(config: TLSConfiguration) -> tuple[_mtls.TLSVersion, _mtls.TLSVersion]:
+    lowest = config.lowest_supported_version
+    highest = config.highest_supported_version
+    if lowest is TLSVersion.MINIMUM_SUPPORTED:
+        low = _mtls.TLSVersion.TLSv1
+    elif lowest in _VERSIONS:
+        low = _VERSIONS[lowest]
+    else:
+        raise _refuse(
+            f"lowest_supported_version={lowest.name}",
+            "Mbed TLS 2.28 (python-mbedtls 2.10) speaks TLS 1.0 to TLS 1.2 only",
+        )
+    if highest in (TLSVersion.TLSv1_3, TLSVersion.MAXIMUM_SUPPORTED):
+        high = _mtls.TLSVersion.TLSv1_2  # the highest it has; the range still allows it
+    elif highest in _VERSIONS:
+        high = _VERSIONS[highest]
+    else:
+        raise _refuse(f"highest_supported_version={highest.name}", "SSL 2/3 are not available")
+    return low, high
+
+
+@functools.lru_cache(maxsize=1)
+def _suite_table() -> dict[int, str]:
+    """IANA code point -> Mbed TLS suite name, for the suites this build has."""
+    table: dict[int, str] = {}
+    for name in _mtls.ciphers_available():
+        member = CipherSuite.__members__.get(name.replace("-", "_"))
+        if member is not None and "PSK" not in name:  # PSK is never configured here
+            table[int(member)] = name
+    return table
+
+
+@functools.lru_cache(maxsize=1)
+def _name_to_suite() -> dict[str, int]:
+    return {name: value for value, name in _suite_table().items()}
+
+
+def _needs_tls12(name: str) -> bool:
+    return any(tag in name for tag in ("GCM", "CCM", "CHACHA20", "SHA256", "SHA384"))
+
+
+def _native_ciphers(config: TLSConfiguration, high: _mtls.TLSVersion) -> tuple[str, ...]:
+    allowed = config.ciphers if config.ciphers is not None else DEFAULT_CIPHER_LIST
+    table = _suite_table()
+    names = [table[int(c)] for c in allowed if int(c) in table]
+    if high is not _mtls.TLSVersion.TLSv1_2:
+        names = [n for n in names if not _needs_tls12(n)]
+    if not names:
+        raise _refuse(
+            "ciphers",
+            "none of the configured cipher suites is usable (Mbed TLS 2.28 has no TLS 1.3 "
+            "suites, and AEAD/SHA-2 suites need TLS 1.2)",
+        )
+    return tuple(names)
+
+
+def _native_alpn(config: TLSConfiguration) -> tuple[bytes, ...] | None:
+    if not config.inner_protocols:
+        return None
+    raw = tuple(protocol_bytes(p) for p in config.inner_protocols)
+    if len(raw) > len(NextProtocol):
+        raise _refuse(
+            "inner_protocols", f"python-mbedtls offers at most {len(NextProtocol)} ALPN protocols"
+        )
+    for item in raw:
+        if b"\0" in item:  # python-mbedtls passes them to Mbed TLS as C strings
+            raise _refuse(
+                "inner_protocols", f"ALPN identifiers cannot contain NUL bytes ({item!r})"
+            )
+    return raw
+
+
+def _first_der_element(der: bytes) -> bytes:
+    """The leading DER TLV of *der* (drops the trust data of a TRUSTED CERTIFICATE)."""
+    if len(der) < 2 or der[0] != 0x30:
+        return der
+    first = der[1]
+    if first < 0x80:
+        return der[: 2 + first]
+    count = first & 0x7F
+    if not 0 < count <= 4 or len(der) < 2 + count:
+        return der
+    return der[: 2 + count + int.from_bytes(der[2 : 2 + count], "big")]
+
+
+def _pem_certificates(data: bytes) -> list[bytes]:
+    return [_first_der_element(der) for label, der in pem_blocks(data) if label in _CERT_LABELS]
+
+
+def _directory_certificates(path: str) -> list[bytes]:
+    ders: list[bytes] = []
+    for entry in sorted(os.listdir(path)):
+        full = os.path.join(path, entry)
+        if not os.path.isfile(full):
+            continue
+        try:
+            with open(full, "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        if b"-----BEGIN" in data:
+            ders.extend(_pem_certificates(data))
+    return ders
+
+
+def _read_file(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise ConfigurationError(f"cannot read the trust store {path!r}: {e}") from e
+
+
+def _trust_ders(store: TrustStore) -> list[bytes]:
+    if store.kind == "buffer":
+        pem = store.pem_bytes()
+        assert pem is not None
+        return _pem_certificates(pem)
+    if store.kind == "directory":
+        assert store.path is not None
+        return _directory_certificates(store.path)
+    if store.kind == "system":
+        if OS_VERIFIER:
+            raise _refuse(
+                "TrustStore.system()",
+                "it cannot use the macOS/Windows certificate verifier; give a CA bundle "
+                "(TrustStore.certifi() or TrustStore.from_pem_file())",
+            )
+        # OpenSSL's semantics: the bundle file and the hashed directory together. On
+        # Debian-like systems the bundle lives in that directory and holds it all.
+        found = find_system_ca()
+        ders = _pem_certificates(_read_file(found.cafile)) if found.cafile else []
+        if found.capath and not (
+            found.cafile
+            and os.path.dirname(os.path.realpath(found.cafile)) == os.path.realpath(found.capath)
+        ):
+            ders += _directory_certificates(found.capath)
+        return ders
+    assert store.path is not None
+    return _pem_certificates(_read_file(store.path))
+
+
+def _native_trust(store: TrustStore) -> _mtls.TrustStore:
+    """An Mbed TLS trust store (built with ``add()``, which links the CA chain)."""
+    native = _mtls.TrustStore()
+    seen: set[bytes] = set()
+    for der in _trust_ders(store):
+        if der in seen:
+            continue
+        seen.add(der)
+        try:
+            crt = _mx509.CRT.from_DER(der)
+        except (_mexc.TLSError, ValueError):
+            continue  # a CA Mbed TLS cannot parse cannot anchor anything for it either
+        native.add(crt)
+    if not native:
+        raise ConfigurationError(f"the mbedtls backend found no usable CA certificate in {store!r}")
+    return native
+
+
+def _decrypt_pkcs8(pem: bytes, password: bytes | None) -> bytes:
+    """Decrypt an ``ENCRYPTED PRIVATE KEY`` in memory (Mbed TLS 2.28 cannot: PBES2/AES)."""
+    try:
+        from cryptography.hazmat.primitives import serialization
+    except ImportError as e:
+        raise _refuse(
+            "an encrypted PKCS#8 private key",
+            "Mbed TLS 2.28 cannot decrypt it and the 'cryptography' package is not installed",
+        ) from e
+    try:
+        key = serialization.load_pem_private_key(pem, password)
+    except (TypeError, ValueError):
+        raise ConfigurationError("cannot decrypt the private key: wrong password?") from None
+    return key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _native_key(key: PrivateKey) -> _mpk.CipherBase:
+    try:
+        password = key.password_bytes()
+    except (TypeError, ValueError) as e:
+        raise ConfigurationError(f"cannot use the private key: {e}") from e
+    data = key.to_pem()
+    if data.lstrip().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----"):
+        data, password = _decrypt_pkcs8(data, password), None
+    try:
+        native: _mpk.CipherBase = _mpk.ECC.from_buffer(data, password)
+        if native.name == b"RSA":
+            native = _mpk.RSA.from_buffer(data, password)
+        elif native.name != b"EC":
+            raise ConfigurationError(
+                f"the mbedtls backend cannot use {native.name.decode(errors='replace')} keys"
+            )
+    except _mexc.TLSError as e:
+        # A wrong password often decrypts to garbage that fails to parse (0x3D00) rather
+        # than to PK_PASSWORD_MISMATCH, so any failure of an encrypted key says so.
+        if _code(e) in _E_PK_PASSWORD or password is not None:
+            raise ConfigurationError("cannot decrypt the private key: wrong password?") from None
+        raise ConfigurationError(
+            f"the mbedtls backend cannot load the private key (mbedTLS error 0x{_code(e):04X})"
+        ) from None
+    return native
+
+
+def _native_chain(
+    chain: tuple[tuple[Certificate, ...], PrivateKey],
+) -> tuple[tuple[_mx509.CRT, ...], _mpk.CipherBase]:
+    certs, key = chain
+    try:
+        crts = tuple(_mx509.CRT.from_DER(c.to_der()) for c in certs)
+    except (_mexc.TLSError, ValueError) as e:
+        raise ConfigurationError(f"the mbedtls backend cannot parse the certificate: {e}") from e
+    native_key = _native_key(key)
+    try:
+        matches = _mpk.check_pair(crts[0].subject_public_key, native_key)
+    except (_mexc.TLSError, ValueError, TypeError):
+        matches = False
+    if not matches:
+        raise ConfigurationError("the private key does not match the leaf certificate")
+    return crts, native_key
+
+
+class _Native:
+    """Everything Mbed TLS keeps pointers into, kept alive for as long as the context.
+
+    python-mbedtls hands Mbed TLS raw pointers into the certificate objects, the trust
+    store's linked CA list and the ALPN ``bytes``, without always holding a reference.
+    """
+
+    def __init__(self, config: TLSConfiguration, server: bool) -> None:
+        low, high = _native_versions(config)
+        self.ciphers = _native_ciphers(config, high)
+        self.alpn = _native_alpn(config)
+        self.chain = _native_chain(config.certificate_chain) if config.certificate_chain else None
+        self.trust: _mtls.TrustStore | None = None
+        if config.validate_certificates:
+            store = config.trust_store
+            if store is None and not server:
+                store = TrustStore.system()
+            if store is not None:
+                self.trust = _native_trust(store)
+        # A server without a trust store must not fail clients without certificates:
+        # "optional" is the laxest mode python-mbedtls offers (it cannot say "none").
+        validate = self.trust is not None if server else config.validate_certificates
+        try:
+            self.config = _mtls.TLSConfiguration(
+                validate_certificates=validate,
+                certificate_chain=self.chain,
+                ciphers=self.ciphers,
+                inner_protocols=self.alpn,
+                lowest_supported_version=low,
+                highest_supported_version=high,
+                trust_store=self.trust,
+            )
+            self.context: _mtls.ClientContext | _mtls.ServerContext = (
+                _mtls.ServerContext(self.config) if server else _mtls.ClientContext(self.config)
+            )
+        except (_mexc.TLSError, ValueError, TypeError, NotImplementedError) as e:
+            raise ConfigurationError(
+                f"Mbed TLS rejected the configuration ({type(e).__name__}: {_describe(e)})"
+            ) from e
+
+
+# -- certificate inspection -------------------------------------------------------------
+def _subject_alt_names(der: bytes) -> tuple[list[str], list[_IP]]:
+    """The DNS names and IP addresses in a certificate's SAN (empty lists: none).
+
+    :raises ValueError: the certificate is malformed.
+    """
+    dns: list[str] = []
+    ips: list[_IP] = []
+    for kind, value in decode_certificate(der).get("subjectAltName", ()):
+        if kind == "DNS":
+            dns.append(value)
+        elif kind == "IP Address":
+            with contextlib.suppress(ValueError):  # "<invalid>": a length that is no IP
+                ips.append(ipaddress.ip_address(value))
+    return dns, ips
+
+
+def _dns_match(pattern: str, name: str) -> bool:
+    pattern = pattern.lower().rstrip(".")
+    if pattern == name:
+        return True
+    if pattern.startswith("*.") and "*" not in pattern[2:]:
+        head, _, rest = name.partition(".")
+        return bool(head) and rest == pattern[2:]
+    return False
+
+
+def _issued_by(child: _mx509.CRT, parent: _mx509.CRT) -> bool:
+    try:
+        return bool(parent.subject == child.issuer and parent.verify(child))
+    except Exception:  # unsupported key types and the like: not a usable issuer
+        return False
+
+
+def _explain_failure(
+    chain: Sequence[bytes], anchors: Sequence[_mx509.CRT], name: ServerName | None
+) -> str | None:
+    """Why Mbed TLS rejected *chain*, in OpenSSL's words, or ``None`` if unclear."""
+    certs = [_mx509.CRT.from_DER(der) for der in chain]
+    if not certs:
+        return "the peer sent no certificate"
+    leaf = certs[0]
+    path = [leaf]
+    current, anchored = leaf, False
+    for _ in range(len(certs) + 1):
+        anchor = next((a for a in anchors if _issued_by(current, a)), None)
+        if anchor is not None:
+            anchored = True
+            if anchor != current:
+                path.append(anchor)
+            break
+        if _issued_by(current, current):
+            break
+        parent = next((c for c in certs[1:] if c not in path and _issued_by(current, c)), None)
+        if parent is None:
+            break
+        path.append(parent)
+        current = parent
+    if not anchored:
+        if len(path) == 1 and _issued_by(leaf, leaf):
+            return "self-signed certificate"
+        if _issued_by(current, current):
+            return "self-signed certificate in certificate chain"
+        return "unable to get local issuer certificate"
+    if name is not None and name.check:
+        mismatch = _name_mismatch(chain[0], name)
+        if mismatch:
+            return mismatch
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    if any(now > c.not_after for c in path):
+        return "certificate has expired"
+    if any(now < c.not_before for c in path):
+        return "certificate is not yet valid"
+    return None
+
+
+def _name_mismatch(leaf_der: bytes, name: ServerName) -> str | None:
+    """The OpenSSL-style mismatch message if *leaf_der* does not match *name*.
+
+    Only the SAN counts (no fallback to the subject's common name).
+
+    :raises ValueError: the certificate is malformed.
+    """
+    if name.name is None:
+        return None
+    dns, ips = _subject_alt_names(leaf_der)
+    if name.ip is not None:
+        if name.ip in ips:
+            return None
+        return f"IP address mismatch, certificate is not valid for '{name.name}'."
+    if any(_dns_match(pattern, name.name) for pattern in dns):
+        return None
+    return f"Hostname mismatch, certificate is not valid for '{name.name}'."
+
+
+def _name_in_certificate(der: bytes) -> str | None:
+    """A name Mbed TLS will match against *der*: a DNS SAN, or the CN if there is no SAN.
+
+    :raises ValueError: the certificate is malformed.
+    """
+    info = decode_certificate(der)
+    sans = info.get("subjectAltName")
+    if sans is not None:
+        dns = [v for k, v in sans if k == "DNS" and v and "\0" not in v]
+        for pattern in dns:
+            if "*" not in pattern:
+                return str(pattern)
+        for pattern in dns:
+            if pattern.startswith("*.") and "*" not in pattern[2:]:
+                return "wildcard" + str(pattern)[1:]
+        return None
+    for rdn in info.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName" and value and "\0" not in value:
+                return str(value)
+    return None
+
+
+# -- reading the handshake records as they go by ----------------------------------------
+class _Sniffer:
+    """Follows the peer's plaintext TLS 1.2 handshake records (until its ChangeCipherSpec).
+
+    Collects the certificate chain of the peer's Certificate message and the last alert,
+    for the checks and error messages Mbed TLS does not provide.
+    """
+
+    def __init__(self) -> None:
+        self.active = True
+        self.chain: list[bytes] | None = None
+        self.alert: tuple[int, int] | None = None
+        self._records = bytearray()
+        self._messages = bytearray()
+        self._seen = 0
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        if not self.active:
+            return
+        self._records += data
+        self._seen += len(data)
+        if self._seen > _SNIFF_LIMIT:
+            self._stop()
+            return
+        records = self._records
+        while len(records) >= 5:
+            length = int.from_bytes(records[3:5], "big")
+            if len(records) < 5 + length:
+                break
+            kind, body = records[0], bytes(records[5 : 5 + length])
+            del records[: 5 + length]
+            if kind == 22:
+                self._messages += body
+                self._parse_messages()
+            elif kind == 21 and len(body) == 2:
+                self.alert = (body[0], body[1])
+            else:  # ChangeCipherSpec: what follows is encrypted; anything else: not TLS
+                self._stop()
+                return
+
+    def _stop(self) -> None:
+        self.active = False
+        self._records.clear()
+        self._messages.clear()
+
+    def _parse_messages(self) -> None:
+        messages = self._messages
+        while len(messages) >= 4:
+            length = int.from_bytes(messages[1:4], "big")
+            if len(messages) < 4 + length:
+                return
+            kind, body = messages[0], bytes(messages[4 : 4 + length])
+            del messages[: 4 + length]
+            if kind == 11 and self.chain is None:  # Certificate
+                self.chain = _certificate_list(body)
+
+    def alert_text(self) -> str | None:
+        if self.alert is None or self.alert[0] != 2:
+            return None
+        code = self.alert[1]
+        return f"{_ALERTS.get(code, 'alert')} ({code})"
+
+
+def _certificate_list(body: bytes) -> list[bytes]:
+    chain: list[bytes] = []
+    if len(body) < 3:
+        return chain
+    end = min(len(body), 3 + int.from_bytes(body[0:3], "big"))
+    pos = 3
+    while pos + 3 <= end:
+        length = int.from_bytes(body[pos : pos + 3], "big")
+        pos += 3
+        if pos + length > end:
+            break
+        chain.append(body[pos : pos + length])
+        pos += length
+    return chain
+
+
+# -- contexts ---------------------------------------------------------------------------
+class MbedTLSClientContext(ClientContext):
+    """A client context; the Mbed TLS configuration and trust store are built once, here."""
+
+    def __init__(self, configuration: TLSConfiguration) -> None:
+        super().__init__(configuration)
+        self._native = _Native(configuration, server=False)
+
+    def wrap_buffers(
+        self, server_hostname: str | None, *, check_hostname: bool = True
+    ) -> TLSWrappedBuffer:
+        """A new in-memory client connection.
+
+        IP literals are never sent as SNI; their SAN is checked by this backend.
+        """
+        name = ServerName(server_hostname, check_hostname)
+        # Mbed TLS checks the certificate against the name it sends. Without a hostname
+        # check, it is pointed at a name from the certificate once that arrives.
+        swap = self._configuration.validate_certificates and not name.check
+        return MbedTLSBuffer._create(self, self._native, name.sni, name, swap and bool(name.sni))
+
+
+class MbedTLSServerContext(ServerContext):
+    """A server context; the Mbed TLS configuration and trust store are built once, here."""
+
+    def __init__(self, configuration: TLSConfiguration) -> None:
+        super().__init__(configuration)
+        if configuration.sni_callback is not None:
+            raise _refuse("sni_callback", "python-mbedtls does not implement SNI callbacks")
+        if configuration.certificate_chain is None:
+            raise ConfigurationError("a server configuration needs a certificate_chain")
+        if configuration.trust_store is not None and not configuration.validate_certificates:
+            raise _refuse(
+                "trust_store with validate_certificates=False",
+                "it cannot require client certificates without validating them",
+            )
+        self._native = _Native(configuration, server=True)
+
+    def wrap_buffers(self) -> TLSWrappedBuffer:
+        """A new in-memory server connection."""
+        return MbedTLSBuffer._create(self, self._native, None, None, False)
+
+
+# -- connections ------------------------------------------------------------------------
+class MbedTLSBuffer(TLSWrappedBuffer):
+    """One TLS connection: python-mbedtls's buffer object, driven safely (see the module docs)."""
+
+    _context: MbedTLSClientContext | MbedTLSServerContext
+    _native: _Native
+    _mb: Any  # mbedtls.tls.TLSWrappedBuffer
+    _name: ServerName | None
+    _ring_in: Any  # its input ring (a mbedtls._ringbuf.RingBuffer)
+    _ring_out: Any  # its output ring
+    _incoming: bytearray
+    _record_left: int
+    _outgoing: bytearray
+    _plain: bytearray
+    _scratch: bytearray
+    _sniffer: _Sniffer
+    _eof: bool
+    _done: bool
+    _own_check: bool
+    _checked_name: bool
+    _swap_name: bool
+    _swap_failed: bool
+    _close_sent: bool
+    _peer_closed: bool
+    _dead: TLSError | None
+    _cipher: CipherSuite | int | None
+    _version: TLSVersion | None
+    _alpn: NextProtocol | bytes | None
+    _peer_der: bytes | None
+    _lock: threading.Lock
+
+    def __init__(self) -> None:
+        raise TypeError("buffers are made by context.wrap_buffers()")
+
+    @classmethod
+    def _create(
+        cls,
+        context: MbedTLSClientContext | MbedTLSServerContext,
+        native: _Native,
+        native_name: str | None,
+        name: ServerName | None,
+        swap_name: bool,
+    ) -> MbedTLSBuffer:
+        self = object.__new__(cls)
+        self._context = context
+        self._native = native
+        self._name = name
+        with _translate():
+            if isinstance(native.context, _mtls.ClientContext):
+                self._mb = native.context.wrap_buffers(native_name)
+            else:
+                self._mb = native.context.wrap_buffers()
+        self._ring_in = self._mb._input_buffer
+        self._ring_out = self._mb._output_buffer
+        self._incoming = bytearray()  # ciphertext not yet handed to Mbed TLS
+        self._record_left = 0  # bytes of the current record still to hand over
+        self._outgoing = bytearray()  # ciphertext taken out of Mbed TLS, not yet sent
+        self._plain = bytearray()  # decrypted data not yet read
+        self._scratch = bytearray(_RECORD)
+        self._sniffer = _Sniffer()
+        self._eof = False
+        self._done = False
+        # Names this backend checks itself: IP literals (Mbed TLS cannot), and DNS names
+        # too (Mbed TLS falls back to the subject's CN when there is no SAN).
+        self._own_check = bool(
+            name is not None and name.check and context.configuration.validate_certificates
+        )
+        self._checked_name = not self._own_check
+        self._swap_name = swap_name
+        self._swap_failed = False
+        self._close_sent = False
+        self._peer_closed = False
+        self._dead = None
+        self._cipher = None
+        self._version = None
+        self._alpn = None
+        self._peer_der = None
+        self._lock = threading.Lock()
+        return self
+
+    @property
+    def context(self) -> MbedTLSClientContext | MbedTLSServerContext:
+        """The context this connection was made from."""
+        return self._context
+
+    # -- plumbing -----------------------------------------------------------------------
+    def _drain(self) -> None:
+        """Move everything Mbed TLS produced into our own outgoing buffer."""
+        pending = len(self._ring_out)
+        if pending:
+            self._outgoing += self._mb.peek_outgoing(pending)
+            self._mb.consume_outgoing(pending)
+
+    def _feed(self) -> bool:
+        """Hand Mbed TLS the next record (or the rest of it); ``False`` if nothing moved."""
+        incoming = self._incoming
+        if not incoming:
+            return False
+        if self._record_left == 0:
+            if len(self._ring_in) or len(incoming) < 5:
+                return False
+            if incoming[0] == 21 and self._done and not self._close_sent:
+                # An alert after the handshake: close_notify or fatal. Mbed TLS resets
+                # the session once it reads it, so answer with our close_notify now.
+                self._close_sent = True
+                with self._guard():
+                    self._mb.shutdown()
+            self._record_left = 5 + int.from_bytes(incoming[3:5], "big")
+        room = self._ring_in.maxlen - len(self._ring_in)
+        n = min(self._record_left, len(incoming), room)
+        if n <= 0:
+            return False
+        self._mb.receive_from_network(bytes(incoming[:n]))
+        del incoming[:n]
+        self._record_left -= n
+        return True
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Translate errors; a fatal one kills the connection (Mbed TLS reset it)."""
+        try:
+            with _translate(self._verify_reason, self._sniffer.alert_text):
+                yield
+        except (WantReadError, WantWriteError):
+            raise
+        except TLSError as e:
+            self._dead = e
+            raise
+        finally:
+            self._drain()
+
+    def _check_alive(self) -> None:
+        if self._dead is not None:
+            raise TLSError(f"the connection failed earlier: {self._dead}") from self._dead
+
+    def _fail(self, error: TLSError) -> None:
+        self._dead = error
+        raise error
+
+    # -- validation Mbed TLS does not do ------------------------------------------------
+    def _verify_reason(self, code: int) -> str:
+        name = self._name if isinstance(self._context, MbedTLSClientContext) else None
+        fallback = (
+            f"certificate verification failed (mbedTLS error 0x{code:04X})"
+            if code == _E_VERIFY
+            else "certificate not usable for this purpose (key usage or extended key usage) "
+            f"or malformed (mbedTLS error 0x{code:04X})"
+        )
+        chain = self._sniffer.chain
+        if chain is None:
+            return fallback
+        anchors: list[_mx509.CRT] = list(self._native.trust or ())  # type: ignore[arg-type]
+        try:
+            reason = _explain_failure(chain, anchors, name)
+        except Exception:  # the explanation is best-effort; the failure stands regardless
+            reason = None
+        if reason is None and self._swap_failed:
+            reason = (
+                "certificate verification failed: with check_hostname=False the mbedtls "
+                "backend needs a DNS name (or, without subjectAltName, a common name) in the "
+                "certificate, because Mbed TLS always matches some name"
+            )
+        return reason or fallback
+
+    def _check_name(self, leaf: bytes | None) -> None:
+        """Check the server name against the leaf's SAN (IP literals: Mbed TLS cannot)."""
+        name = self._name
+        assert name is not None
+        if leaf is None:
+            self._fail(CertificateValidationError("the peer sent no certificate"))
+        assert leaf is not None
+        try:
+            mismatch = _name_mismatch(leaf, name)
+        except Exception as e:  # an unparseable certificate cannot match anything
+            self._fail(CertificateValidationError(f"cannot read the peer's certificate: {e}"))
+            return
+        if mismatch:
+            self._fail(CertificateValidationError(mismatch))
+        self._checked_name = True
+
+    def _swap_hostname(self) -> None:
+        """``check_hostname=False``: the SNI left with the ClientHello; now, before Mbed TLS
+        reads the Certificate message, give it a name that certificate holds, so it still
+        checks the chain and the dates but in effect not the name."""
+        chain = self._sniffer.chain
+        if not chain:
+            return
+        self._swap_name = False
+        try:
+            name = _name_in_certificate(chain[0])
+            if name is not None:
+                self._mb._set_hostname(name)
+        except (ValueError, _mexc.TLSError):  # malformed, or longer than Mbed TLS allows
+            name = None
+        self._swap_failed = name is None
+
+    def _after_step(self) -> None:
+        if self._checked_name:
+            return
+        chain = self._sniffer.chain
+        if chain and self._mb._handshake_state.value > _PAST_CERTIFICATE:
+            # Mbed TLS has parsed and verified this Certificate message; no flight of
+            # ours has left since, so a mismatch stops the handshake here.
+            self._check_name(chain[0])
+
+    def _handshake_over(self) -> None:
+        leaf = self._mb.getpeercert(True)
+        sniffed = self._sniffer.chain
+        if not self._checked_name:
+            self._check_name(leaf)
+        elif self._own_check and (not sniffed or sniffed[0] != leaf):
+            self._fail(CertificateValidationError("the checked certificate is not the peer's"))
+        self._sniffer._stop()
+        name = self._mb.cipher()
+        value = _name_to_suite().get(name) if name else None
+        if value is None and name:
+            member = CipherSuite.__members__.get(name.replace("-", "_"))
+            value = int(member) if member is not None else None
+        self._cipher = None if value is None else cipher_suite_from_int(value)
+        version = self._mb.negotiated_tls_version()
+        self._version = _VERSIONS_BACK.get(getattr(version, "name", ""))
+        try:
+            alpn = self._mb.negotiated_protocol()
+            raw = alpn.encode("ascii") if alpn else None
+        except UnicodeDecodeError as e:  # python-mbedtls decodes as ASCII; keep the bytes
+            raw = bytes(e.object)
+        self._alpn = None if raw is None else protocol_from_bytes(raw)
+        requested = isinstance(self._context, MbedTLSClientContext) or (
+            self._native.trust is not None
+        )
+        self._peer_der = leaf if requested else None
+        self._done = True
+
+    # -- the PEP 543 surface --------------------------------------------------------------
+    def do_handshake(self) -> None:
+        """Run the handshake, including certificate and hostname/IP validation."""
+        with self._lock:
+            self._do_handshake()
+
+    def _do_handshake(self) -> None:
+        self._check_alive()
+        if self._done:
+            return
+        mb = self._mb
+        for _ in range(_MAX_STEPS):
+            if mb._handshake_state is _OVER:
+                self._handshake_over()
+                return
+            if self._swap_name:
+                self._swap_hostname()
+            try:
+                # WantWriteError means "output is waiting": the step progressed, and
+                # _guard drains that output.
+                with self._guard(), contextlib.suppress(_mtls.WantWriteError):
+                    mb.do_handshake()
+            except WantReadError:
+                if self._feed():
+                    continue
+                if self._eof:
+                    self._fail(RaggedEOF("the peer closed the connection during the handshake"))
+                raise
+            self._after_step()
+        self._fail(TLSError("the Mbed TLS handshake made no progress"))
+
+    def _pull(self, want: int) -> None:
+        """Decrypt records until *want* bytes are buffered or nothing more is possible."""
+        while len(self._plain) < want and not self._peer_closed:
+            try:
+                with self._guard():
+                    try:
+                        n = self._mb.readinto(self._scratch, _RECORD)
+                    except _mexc.TLSError as e:
+                        if _code(e) != _E_CLOSE_NOTIFY or isinstance(
+                            e, (_mtls.WantReadError, _mtls.WantWriteError, _mtls.RaggedEOF)
+                        ):
+                            raise
+                        n = -1
+            except WantReadError:
+                if self._feed():
+                    continue
+                if self._plain:
+                    return
+                if self._eof:
+                    raise RaggedEOF(
+                        "the peer closed the connection without a TLS close_notify"
+                    ) from None
+                raise
+            if n < 0:
+                self._peer_closed = True  # the session is reset: never call Mbed TLS again
+                self._incoming.clear()
+                return
+            self._plain += self._scratch[:n]
+
+    def _read_ready(self, amt: int) -> int:
+        self._check_alive()
+        if not self._done:
+            self._do_handshake()
+        if not self._plain:
+            self._pull(max(amt, 1))
+        return min(amt, len(self._plain))
+
+    def read(self, amt: int) -> bytes:
+        """Up to *amt* decrypted bytes; ``b""`` after the peer's close_notify."""
+        if amt <= 0:
+            return b""
+        with self._lock:
+            n = self._read_ready(amt)
+            data = bytes(self._plain[:n])
+            del self._plain[:n]
+            return data
+
+    def readinto(self, buffer: Buffer, amt: int) -> int:
+        """Like :meth:`read`, into *buffer*; 0 after the peer's close_notify."""
+        view = memoryview(buffer).cast("B")
+        amt = min(amt, view.nbytes) if amt > 0 else view.nbytes
+        if amt <= 0:
+            return 0
+        with self._lock:
+            n = self._read_ready(amt)
+            view[:n] = self._plain[:n]
+            del self._plain[:n]
+            return n
+
+    def write(self, buf: Buffer) -> int:
+        """Encrypt *buf* in 16 KiB records; takes nothing while 256 KiB are unsent."""
+        with self._lock:
+            self._check_alive()
+            if not self._done:
+                self._do_handshake()
+            if self._close_sent or self._peer_closed:
+                raise TLSError("cannot write: the TLS connection is closing or closed")
+            view = memoryview(buf).cast("B")
+            if not view.nbytes:
+                return 0
+            room = _HIGH_WATER - len(self._outgoing)
+            if room <= 0:
+                raise WantWriteError("send the buffered outgoing data first")
+            limit = min(view.nbytes, max(room, _RECORD))
+            taken = 0
+            while taken < limit:
+                chunk = bytes(view[taken : taken + min(_RECORD, limit - taken)])
+                try:
+                    with self._guard():
+                        self._mb.write(chunk)
+                except (WantReadError, WantWriteError):  # pragma: no cover - ring drained
+                    if taken:
+                        break
+                    raise
+                taken += len(chunk)
+            return taken
+
+    def shutdown(self) -> None:
+        """Send ``close_notify``; raises :class:`WantReadError` until the peer's arrives."""
+        with self._lock:
+            self._check_alive()
+            if not self._close_sent:
+                self._close_sent = True
+                if self._done and not self._peer_closed:
+                    with self._guard():
+                        self._mb.shutdown()
+            if self._peer_closed or not self._done:
+                return
+            self._pull(len(self._plain) + 1)
+            if not self._peer_closed:
+                raise WantReadError("waiting for the peer's close_notify")
+
+    def receive_from_network(self, data: Buffer) -> None:
+        """Feed ciphertext from the network; ``b""`` signals transport EOF."""
+        view = memoryview(data).cast("B")
+        if not view.nbytes:
+            self._eof = True
+            return
+        with self._lock:
+            if self._peer_closed:
+                return
+            self._incoming += view
+            if self._sniffer.active:
+                self._sniffer.feed(view)
+
+    def peek_outgoing(self, amt: int) -> bytes:
+        """Up to *amt* bytes waiting to be sent, without removing them."""
+        with self._lock:
+            self._drain()
+            return bytes(self._outgoing[: max(amt, 0)])
+
+    def consume_outgoing(self, amt: int) -> None:
+        """Drop *amt* sent bytes from the front of the outgoing data."""
+        with self._lock:
+            self._drain()
+            del self._outgoing[: max(amt, 0)]
+
+    def incoming_bytes_buffered(self) -> int:
+        """Ciphertext received but not yet processed."""
+        return len(self._incoming) + len(self._ring_in)
+
+    def outgoing_bytes_buffered(self) -> int:
+        """Ciphertext waiting to be sent."""
+        return len(self._outgoing) + len(self._ring_out)
+
+    def cipher(self) -> CipherSuite | int | None:
+        """The negotiated cipher suite, or ``None`` before the handshake."""
+        return self._cipher
+
+    def negotiated_protocol(self) -> NextProtocol | bytes | None:
+        """The ALPN protocol agreed on, or ``None``."""
+        return self._alpn
+
+    def negotiated_tls_version(self) -> TLSVersion | None:
+        """The TLS version in use, or ``None`` before the handshake."""
+        return self._version
+
+    def getpeercert(self) -> bytes | None:
+        """The peer's leaf certificate as DER, or ``None``.
+
+        A server without a trust store still receives certificates some clients send
+        (Mbed TLS always asks), but never validates them, so it reports ``None``.
+        """
+        return self._peer_der
+
+
+def _capabilities() -> Capabilities:
+    return Capabilities(
+        library=f"{_mversion.version} (python-mbedtls {_BINDING_VERSION})",
+        tls_versions=(TLSVersion.TLSv1, TLSVersion.TLSv1_1, TLSVersion.TLSv1_2),
+        alpn=True,
+        sni_callback=False,
+        server_side=True,
+        client_certificates=True,
+        client_auth=True,
+        buffer_api=True,
+        native_socket=False,
+        cipher_control="tls1.2",
+        system_trust=(
+            "system CA bundle and directory as OpenSSL finds them (SSL_CERT_FILE/SSL_CERT_DIR "
+            "honoured), loaded once per context; Linux/BSD only"
+        ),
+        notes=(
+            "no TLS 1.3: lowest_supported_version=TLSv1_3 is refused; a highest of TLSv1_3 "
+            "or MAXIMUM_SUPPORTED negotiates at most TLS 1.2",
+            "no sni_callback (python-mbedtls does not implement it): refused",
+            "IP addresses: never sent as SNI; the IP SAN is checked by this backend "
+            "before the client's next flight; names match the SAN only (no CN fallback)",
+            "check_hostname=False sends SNI, then points Mbed TLS at a name the "
+            "certificate holds; a certificate whose SAN has no DNS name is then rejected",
+            "a server without a trust store still sends a CertificateRequest (Mbed TLS "
+            "cannot turn it off); getpeercert() is then None",
+            "an ALPN server with no protocol in common aborts with no_application_protocol",
+            "at most 8 ALPN protocols, none containing a NUL byte (C strings)",
+            "encrypted PKCS#8 keys are decrypted in memory with 'cryptography'",
+            "close_notify is answered as soon as the peer's arrives (TLS 1.2 rule; the "
+            "library resets the session on it)",
+            "sockets use the generic pump (python-mbedtls's own socket loses data)",
+            "no fatal alert can follow a failed IP check (the library has no alert API); "
+            "the connection is dropped",
+        ),
+    )
+
+
+#: The Mbed TLS backend (python-mbedtls).
+BACKEND = Backend(
+    client_context=MbedTLSClientContext,
+    server_context=MbedTLSServerContext,
+    certificate=Certificate,
+    private_key=PrivateKey,
+    trust_store=TrustStore,
+    name="mbedtls",
+    capabilities=_capabilities(),
+)
