@@ -125,7 +125,166 @@ def mypy(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the HTML docs; warnings (including broken references) are errors."""
-    session.install(".[docs]")
+    # [all]: the backend table in docs/backends.rst shows what can be imported here.
+    session.install(".[docs,all]")
     session.run(
         "sphinx-build", "-W", "--keep-going", "-n", "-b", "html", "docs", "docs/_build/html"
     )
+
+
+# --------------------------------------------------------------------------- packaging
+
+
+def _fresh_dir(session: nox.Session, name: str) -> str:
+    """An empty directory *name* under the session's tmp dir (removed first if present)."""
+    path = os.path.join(os.path.abspath(session.create_tmp()), name)
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
+
+
+def _only(session: nox.Session, pattern: str) -> str:
+    """The one file matching *pattern*, or a session error."""
+    found = glob.glob(pattern)
+    if len(found) != 1:
+        session.error(f"expected exactly one {pattern}, found {found}")
+    return found[0]
+
+
+def _venv_python(session: nox.Session, path: str, *, with_pip: bool) -> str:
+    """Make a fresh virtual environment at *path* (no site-packages from anywhere else)."""
+    args = ["python", "-m", "venv", path]
+    if not with_pip:
+        args.insert(3, "--without-pip")
+    session.run(*args)
+    scripts = "Scripts" if sys.platform == "win32" else "bin"
+    return os.path.join(path, scripts, "python.exe" if sys.platform == "win32" else "python")
+
+
+@nox.session
+def vendoring(session: nox.Session) -> None:
+    """Vendor the built wheel pip-style with `vendoring sync`; smoke-test it in a clean venv.
+
+    tools/vendoring_demo/README.md explains the demo host, its pins and patches.
+    """
+    from pathlib import Path
+
+    session.install("build", "vendoring==1.4.0")
+    work = _fresh_dir(session, "vendoring")
+    dist = os.path.join(work, "dist")
+    session.run("python", "-m", "build", "--wheel", "--outdir", dist, ".")
+    wheel = _only(session, os.path.join(dist, "tls_adapter-*-py3-none-any.whl"))
+
+    demo = os.path.abspath(os.path.join("tools", "vendoring_demo"))
+    host = os.path.join(work, "host")
+    shutil.copytree(os.path.join(demo, "host"), host)
+    # A host project is its own git checkout, as pip's is: `vendoring` applies the patches
+    # with `git apply`, which inside an enclosing repository (this one) skips them.
+    session.run("git", "init", "-q", host, external=True)
+    with session.chdir(host):
+        # vendor.txt refers to the wheel as ${TLS_ADAPTER_WHEEL_URL}; pip expands it.
+        session.run("vendoring", "sync", "-v", env={"TLS_ADAPTER_WHEEL_URL": Path(wheel).as_uri()})
+
+    # A venv without even pip: only the standard library and the vendored tree.
+    python = _venv_python(session, os.path.join(work, "clean-venv"), with_pip=False)
+    with session.chdir(work):
+        session.run(
+            python,
+            "-I",
+            os.path.join(demo, "vendoring_smoke.py"),
+            os.path.join(host, "src"),
+            wheel,
+            external=True,
+        )
+
+
+_SDIST_REQUIRED = (
+    "PKG-INFO",
+    "pyproject.toml",
+    "LICENSE",
+    "README.md",
+    "CHANGES.md",
+    "tls_adapter/py.typed",
+    "tests/conftest.py",
+    "docs/conf.py",
+)
+
+
+def _check_distributions(session: nox.Session, sdist: str, wheel: str) -> None:
+    """What a release must (and must not) contain."""
+    import tarfile
+    import zipfile
+
+    if not wheel.endswith("-py3-none-any.whl"):
+        session.error(f"the wheel is not pure Python: {os.path.basename(wheel)}")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    stray = [n for n in names if not n.startswith(("tls_adapter/", "tls_adapter-"))]
+    if stray:
+        session.error(f"unexpected files in the wheel: {stray}")
+    for required in ("tls_adapter/__init__.py", "tls_adapter/py.typed"):
+        if required not in names:
+            session.error(f"{required} is missing from the wheel")
+    if not any(re.search(r"\.dist-info/(licenses/)?LICENSE$", n) for n in names):
+        session.error("LICENSE is missing from the wheel's .dist-info")
+
+    with tarfile.open(sdist) as archive:
+        members = [m.name.split("/", 1)[1] for m in archive.getmembers() if "/" in m.name]
+    for required in _SDIST_REQUIRED:
+        if required not in members:
+            session.error(f"{required} is missing from the sdist")
+    unwanted = [m for m in members if m.startswith(("docs/_build/", ".nox/", ".git/"))]
+    if unwanted:
+        session.error(f"build output in the sdist: {unwanted[:5]}")
+    session.log(f"contents ok: wheel {len(names)} files, sdist {len(members)} members")
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """sdist + wheel, `twine check`, then install the wheel in a fresh venv and run the demo."""
+    session.install("build", "twine")
+    work = _fresh_dir(session, "build")
+    dist = os.path.join(work, "dist")
+    session.run("python", "-m", "build", "--outdir", dist, ".")
+    sdist = _only(session, os.path.join(dist, "tls_adapter-*.tar.gz"))
+    wheel = _only(session, os.path.join(dist, "tls_adapter-*.whl"))
+    session.run("twine", "check", "--strict", sdist, wheel)
+    _check_distributions(session, sdist, wheel)
+
+    python = _venv_python(session, os.path.join(work, "install-venv"), with_pip=True)
+    try:
+        session.run(python, "-m", "pip", "install", f"{wheel}[all]", external=True)
+    except nox.command.CommandFailed:
+        session.warn("the [all] extra does not resolve here; installing [requests] instead")
+        session.run(python, "-m", "pip", "install", f"{wheel}[requests]", external=True)
+    scripts = os.path.dirname(python)
+    # Run outside the checkout so that the installed copy is the one imported.
+    with session.chdir(work):
+        session.run(
+            python,
+            "-c",
+            "import sys, tls_adapter; "
+            "assert tls_adapter.__file__.startswith(sys.prefix), tls_adapter.__file__",
+            external=True,
+        )
+        session.run(os.path.join(scripts, "tls-adapter"), "backends", external=True)
+        # The command at the top of README.md.
+        session.run(os.path.join(scripts, "tls-adapter"), "demo", external=True)
+
+
+@nox.session
+@nox.parametrize("urllib3_version", ["1.26.20", "latest"])
+@nox.parametrize("requests_version", ["2.32.3", "latest"])
+def requests_matrix(session: nox.Session, requests_version: str, urllib3_version: str) -> None:
+    """tests/test_requests_adapter.py: requests 2.32.3 / latest x urllib3 1.26.20 / latest 2.x."""
+    session.install(TEST_INSTALL)
+    requests_pin = "requests" if requests_version == "latest" else f"requests=={requests_version}"
+    urllib3_pin = "urllib3>=2,<3" if urllib3_version == "latest" else f"urllib3=={urllib3_version}"
+    session.install("--upgrade", requests_pin, urllib3_pin)
+    session.run(
+        "python",
+        "-c",
+        "import requests, urllib3; print('requests', requests.__version__, "
+        "'urllib3', urllib3.__version__)",
+    )
+    session.run("pytest", "tests/test_requests_adapter.py", *session.posargs)

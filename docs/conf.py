@@ -11,6 +11,8 @@ from pathlib import Path
 
 # Document the source tree next to this file, even when an older copy is installed.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Local extensions (the generated backend table, optional generated pages).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
 
 from tls_adapter import __version__
 
@@ -24,6 +26,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.intersphinx",
     "myst_parser",
+    "tls_adapter_docs",
 ]
 
 # The build runs without network access, so no inventories are fetched. References to
@@ -65,7 +68,10 @@ myst_heading_anchors = 3
 
 source_suffix = {".rst": "restructuredtext"}
 root_doc = "index"
-exclude_patterns = ["_build"]
+# Markdown files in docs/ are written by tools (benchmarks, test results) and shown
+# through ``optional-markdown`` (docs/_ext); myst_parser would otherwise also build each
+# as a page of its own.
+exclude_patterns = ["_build", "_ext", "*.md"]
 templates_path: list[str] = []
 
 html_theme = "furo"
