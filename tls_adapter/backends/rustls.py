@@ -1,0 +1,263 @@
+"""The rustls backend, through ``rtls`` (``pip install 'tls_adapter[rustls]'``).
+
+``rtls`` gives rustls an ``ssl``-module shape, so this backend is the shared engine
+(``_sslmodule.py``) plus the quirks below. Buffers are ``rtls`` ``SSLObject``s over
+``ssl.MemoryBIO``; sockets go through the generic pump.
+
+What rtls cannot do, and how this backend deals with it:
+
+* A server never asks for a client certificate (``verify_mode`` is ignored on the
+  server side) and never calls an SNI callback, so a server configuration with
+  ``trust_store`` or ``sni_callback`` raises ``ConfigurationError``.
+* TLS 1.3 suites cannot be restricted: the three rustls TLS 1.3 suites must all be
+  allowed, or TLS 1.3 switched off (``ConfigurationError`` otherwise).
+* ``wrap_bio(server_hostname=None)`` silently sends and checks ``"localhost"``. For
+  ``server_hostname=None`` this backend uses a context with hostname checking off and
+  passes an IP literal, for which rustls sends no SNI; the chain is still validated.
+* rtls reports neither the peer's ``close_notify`` nor EOF during the handshake. The
+  backend asks the rustls connection itself (``wants_read()`` is false once the peer's
+  ``close_notify`` was processed) and stops a handshake whose transport is at EOF.
+* ``write()`` may take only part of the data (64 KiB); the short count is returned.
+* A key that does not match its certificate is found only when a connection is made,
+  so the context makes one throwaway connection when it is built.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from typing import Any
+
+import rtls
+
+from .._ciphers import CipherSuite
+from .._trust import Certificate, PrivateKey, TrustStore
+from . import Backend, Capabilities
+from . import _sslmodule as _engine
+from ._system import OS_VERIFIER, find_system_ca
+
+__all__ = ["BACKEND"]
+
+# rustls sends no SNI for an IP literal; with hostname checking off it checks no name.
+_NO_NAME = "0.0.0.0"
+_DRAIN = 65536
+# Plain words for the webpki error names rtls reports as they are.
+_GLOSSES = {
+    "UnknownIssuer": "unable to get local issuer certificate",
+    "CaUsedAsEndEntity": "a CA certificate was presented as the end-entity certificate "
+    "of the chain",
+    "BadSignature": "a certificate signature in the chain is invalid",
+    "InvalidPurpose": "certificate is not valid for this purpose",
+    "Revoked": "certificate is revoked",
+}
+
+
+def _record_size(data: memoryview) -> int:
+    """The size of the complete TLS record at the start of *data*, or 0."""
+    if len(data) < 5:
+        return 0
+    size = 5 + int.from_bytes(data[3:5], "big")
+    return size if len(data) >= size else 0
+
+
+def _conn_api_available() -> bool:
+    """Whether rtls's connection object has what close_notify detection needs."""
+    from rtls import _rustls
+
+    needed = ("wants_read", "read_tls", "process_new_packets", "read_plaintext")
+    return all(
+        hasattr(cls, n)
+        for cls in (_rustls.RustlsClientConnection, _rustls.RustlsServerConnection)
+        for n in needed
+    )
+
+
+class _RustlsFlavour(_engine.Flavour):
+    """rtls: rustls with an ``ssl``-module face."""
+
+    name = "rustls"
+    sni_callback = False
+    client_auth = False
+    implicit_handshake = False
+    load_errors = (ssl.SSLError, ValueError)
+
+    def __init__(self, module: Any) -> None:
+        super().__init__(module)
+        self.clean_close = _conn_api_available()
+
+    def tls13_suites(self) -> frozenset[int]:
+        """The TLS 1.3 suites rustls offers (rtls lists them, with ids of 0, by name)."""
+        probe = self.module.SSLContext(self.module.PROTOCOL_TLS_CLIENT)
+        return frozenset(
+            int(CipherSuite[c["name"]])
+            for c in probe.get_ciphers()
+            if c["protocol"] == "TLSv1.3" and c["name"] in CipherSuite.__members__
+        )
+
+    def load_system_trust(self, ctx: Any, purpose: ssl.Purpose) -> None:
+        """The system bundle; the CA directory only if there is no bundle or SSL_CERT_DIR.
+
+        rtls reads every ``*.pem``, ``*.crt`` and ``*.0`` file of a directory eagerly (each
+        CA three times in Debian's ``/etc/ssl/certs``, plus the bundle itself), where
+        OpenSSL looks certificates up by hash. OpenSSL's compiled-in directory holds the
+        same CAs as the system bundle, so it is read only when no bundle was found;
+        a directory named by ``SSL_CERT_DIR`` is always read.
+        """
+        if OS_VERIFIER:  # pragma: no cover - macOS/Windows: wassima's OS store
+            super().load_system_trust(ctx, purpose)
+            return
+        found = find_system_ca()
+        if found.cafile is not None:
+            ctx.load_verify_locations(cafile=found.cafile)
+        default_dir = ssl.get_default_verify_paths().openssl_capath
+        if found.capath is not None and (found.cafile is None or found.capath != default_dir):
+            ctx.load_verify_locations(capath=found.capath)
+
+    def check_native(self, ctx: Any, server_side: bool) -> None:
+        """rtls finds a key that does not match its certificate only per connection."""
+        ctx.wrap_bio(
+            ssl.MemoryBIO(),
+            ssl.MemoryBIO(),
+            server_side=server_side,
+            server_hostname=None if server_side else _NO_NAME,
+        )
+
+    def wrap_bio(
+        self,
+        ctx: Any,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+        server_side: bool,
+        server_hostname: str | None,
+    ) -> Any:
+        """Never let rtls default the name to ``"localhost"``."""
+        if not server_side and server_hostname is None:
+            # Only reached with the no-hostname-check context (ServerName.check is
+            # false for None): an IP literal means no SNI and, there, no name check.
+            assert not ctx.check_hostname
+            server_hostname = _NO_NAME
+        return ctx.wrap_bio(
+            incoming, outgoing, server_side=server_side, server_hostname=server_hostname
+        )
+
+    def certificate_failure(self, exc: ssl.SSLCertVerificationError) -> str | None:
+        """rtls leaves ``verify_message`` empty; its text (glossed) is the reason."""
+        reason = exc.verify_message or _engine.describe(exc)
+        for name, gloss in _GLOSSES.items():
+            if name in reason:
+                return f"{reason} ({gloss})"
+        return reason
+
+    def peer_closed(self, obj: Any) -> bool:
+        """rustls's ``wants_read()`` turns false once the peer's close_notify is processed.
+
+        Called only after the handshake, when a read produced no data (so no decrypted
+        data is waiting, the other reason ``wants_read()`` is false).
+        """
+        if not self.clean_close:
+            return False
+        conn = getattr(obj, "_conn", None)
+        return conn is not None and not conn.wants_read()
+
+    def shutdown(self, obj: Any, incoming: ssl.MemoryBIO, first: bool) -> None:
+        """Send close_notify, then read (and drop) records until the peer's arrives.
+
+        rtls's own ``read()`` refuses to run after ``unwrap()``, so records are fed to
+        the rustls connection directly, one at a time: bytes after the peer's
+        close_notify are not TLS (e.g. plaintext after STARTTLS-style unwrapping) and
+        stay in *incoming*.
+        """
+        if first:
+            obj.unwrap()
+        if not self.clean_close:
+            return  # cannot see the peer's close_notify: ours is sent, that is all
+        conn = obj._conn
+        data = memoryview(incoming.read())
+        try:
+            while True:
+                while conn.read_plaintext(_DRAIN):  # data after our close_notify is dropped
+                    pass
+                if not conn.wants_read():
+                    return  # the peer's close_notify was processed
+                size = _record_size(data)
+                if not size:
+                    break
+                record, data = data[:size], data[size:]
+                while record:
+                    record = record[conn.read_tls(bytes(record)) :]
+                conn.process_new_packets()
+        finally:
+            if data:
+                with contextlib.suppress(ssl.SSLError):  # after write_eof(): nowhere to go
+                    incoming.write(data)
+        if incoming.eof:
+            raise ssl.SSLEOFError("EOF before the peer's close_notify")
+        raise ssl.SSLWantReadError("waiting for the peer's close_notify")
+
+    def peer_certificate(self, obj: Any, server_side: bool) -> bytes | None:
+        """The client side's view; a server never requests a client certificate."""
+        if server_side:
+            return None
+        return super().peer_certificate(obj, server_side)
+
+
+_FLAVOUR = _RustlsFlavour(rtls)
+
+
+class RustlsBuffer(_engine.SSLModuleBuffer):
+    """A TLS connection over memory buffers: an rtls ``SSLObject`` and two ``ssl.MemoryBIO``."""
+
+
+class RustlsClientContext(_engine.SSLModuleClientContext):
+    """A client context whose rtls ``SSLContext`` is built once, here."""
+
+    _flavour = _FLAVOUR
+    _buffer_type = RustlsBuffer
+
+
+class RustlsServerContext(_engine.SSLModuleServerContext):
+    """A server context whose rtls ``SSLContext`` is built once (no client auth, no SNI hook)."""
+
+    _flavour = _FLAVOUR
+    _buffer_type = RustlsBuffer
+
+
+def _capabilities() -> Capabilities:
+    notes = [
+        "server: client certificates cannot be required (rtls ignores verify_mode on "
+        "servers): trust_store on a server configuration raises ConfigurationError",
+        "server: sni_callback is never called by rtls: raises ConfigurationError",
+        "TLS 1.3 suites cannot be restricted: the three rustls TLS 1.3 suites must all be allowed",
+        "only TLS 1.2 and 1.3, and only ECDHE with AES-GCM or ChaCha20-Poly1305",
+        "ALPN identifiers must be ASCII; a server with ALPN refuses a client that offers "
+        "none of its protocols (no_application_protocol), as RFC 7301 says",
+        "server_hostname=None uses an IP literal placeholder with hostname checking off, "
+        "so no SNI is sent and the chain is still validated",
+        "the peer's close_notify is read from the rustls connection inside rtls "
+        "(rtls does not report it); write() may accept only part of the data",
+    ]
+    if not _FLAVOUR.clean_close:  # pragma: no cover - an rtls without the connection API
+        notes.append(
+            "close_notify cannot be told from EOF with this rtls: a clean close reads as "
+            "RaggedEOF, and unwrap() does not wait for the peer's close_notify"
+        )
+    return _FLAVOUR.capabilities(
+        library=f"{rtls.OPENSSL_VERSION} (rtls {rtls.__version__})",
+        system_trust="system CA bundle and directory (as OpenSSL finds them: SSL_CERT_FILE "
+        "and SSL_CERT_DIR are honoured), loaded per context"
+        if not OS_VERIFIER
+        else "OS store via wassima, loaded per context",
+        notes=tuple(notes),
+    )
+
+
+#: The rustls backend (rtls).
+BACKEND = Backend(
+    client_context=RustlsClientContext,
+    server_context=RustlsServerContext,
+    certificate=Certificate,
+    private_key=PrivateKey,
+    trust_store=TrustStore,
+    name="rustls",
+    capabilities=_capabilities(),
+)
