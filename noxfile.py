@@ -23,7 +23,7 @@ nox.needs_version = ">=2024.3.2"
 SUPPORTED_MINORS = (10, 11, 12, 13)
 # The test extras every interpreter's session installs; the mypy session checks the
 # same code, so it installs the same.
-TEST_INSTALL = ".[test,urllib3,requests]"
+TEST_INSTALL = ".[test,all]"
 
 _PROBE = "import sys, venv, ensurepip; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"
 
@@ -103,7 +103,11 @@ def tests(session: nox.Session) -> None:
     # CURL_CA_BUNDLE. They are passed through unchanged on purpose: the tests must not
     # rely on them; a test that needs one of them sets it (tests/conftest.py clears them
     # for every test).
-    session.run("pytest", *session.posargs)
+    env = {}
+    if session.python == sys.executable:
+        # The default interpreter's run records the measured client x server matrix.
+        env["TLS_ADAPTER_INTEROP_REPORT"] = "docs/interop_results.md"
+    session.run("pytest", *session.posargs, env=env)
 
 
 @nox.session
@@ -288,3 +292,20 @@ def requests_matrix(session: nox.Session, requests_version: str, urllib3_version
         "'urllib3', urllib3.__version__)",
     )
     session.run("pytest", "tests/test_requests_adapter.py", *session.posargs)
+
+
+# --------------------------------------------------------------------------- urllib3's suite
+
+
+@nox.session
+def urllib3_suite(session: nox.Session) -> None:
+    """urllib3's own HTTPS tests (latest 2.x and 1.26.20) against our SSLContext shim.
+
+    Downloads the urllib3 sdists and their test dependencies from PyPI into a cache
+    (``$XDG_CACHE_HOME/tls_adapter-urllib3-suite``), runs the suite once per urllib3
+    version and available backend in a private network namespace (needs root), writes
+    ``docs/urllib3_suite_results.md`` and fails if any test fails. Arguments after
+    ``--`` go to ``tools/urllib3_suite/run.py``, e.g. ``-- --backends openssl``
+    (``$TLS_ADAPTER_SUITE_BACKENDS`` works too).
+    """
+    session.run("python", "tools/urllib3_suite/run.py", *session.posargs)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 import trustme
@@ -137,3 +137,59 @@ def socket_flavour(request: pytest.FixtureRequest) -> str:
     """The backend's own ``wrap_socket`` ("native") and the generic buffer pump ("pump")."""
     flavour: str = request.param
     return flavour
+
+
+# -- the measured interop matrix --------------------------------------------------------
+_MATRIX_TESTS = {
+    "test_handshake_and_data": "buffers",
+    "test_socket_handshake_and_echo": "sockets",
+}
+_matrix: dict[tuple[str, str, str, str], str] = {}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Record client x server x version outcomes of the basic handshake tests."""
+    report = yield
+    mode = _MATRIX_TESTS.get(getattr(item, "originalname", ""))
+    callspec = getattr(item, "callspec", None)
+    if mode and callspec is not None and (report.when == "call" or report.outcome != "passed"):
+        params = callspec.params
+        key = (
+            str(params["client_backend"]),
+            str(params["server_backend"]),
+            params["tls_version"].value,
+            mode + (f" ({params['socket_flavour']})" if "socket_flavour" in params else ""),
+        )
+        if report.skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else "skipped"
+            _matrix[key] = f"n/a: {reason}".replace("Skipped: ", "")
+        elif report.failed:
+            _matrix[key] = "FAILED"
+        elif report.when == "call":
+            _matrix[key] = "ok"
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write the interop matrix as Markdown when ``TLS_ADAPTER_INTEROP_REPORT`` names a file."""
+    target = os.environ.get("TLS_ADAPTER_INTEROP_REPORT")
+    if not target or not _matrix:
+        return
+    lines = [
+        "| client backend | server backend | TLS | mode | result |",
+        "|---|---|---|---|---|",
+    ]
+    for (client, server, version, mode), result in sorted(_matrix.items()):
+        lines.append(f"| {client} | {server} | {version} | {mode} | {result} |")
+    ok = sum(1 for r in _matrix.values() if r == "ok")
+    header = (
+        "Measured by the conformance suite (`tests/test_conformance_buffers.py::"
+        "test_handshake_and_data`, `tests/test_conformance_sockets.py::"
+        f"test_socket_handshake_and_echo`): {ok} of {len(_matrix)} combinations "
+        "completed a verified handshake and exchanged data; the others say why not.\n\n"
+    )
+    with open(target, "w", encoding="utf-8") as f:
+        f.write(header + "\n".join(lines) + "\n")

@@ -3,52 +3,67 @@
 Theory of operation
 ===================
 
-Nothing happens at import time. :func:`load` opens the shared library (found with
+Importing this module does nothing. :func:`load` opens the library (found with
 ``ctypes.util.find_library("gnutls")``, falling back to ``libgnutls.so.30``), declares the
-``argtypes``/``restype`` of every function this module calls, checks the version (3.6.5 or
-newer, for TLS 1.3) and calls ``gnutls_global_init``. It is cached, so it runs once; every
-class calls it on construction. A missing library raises :class:`ImportError`.
+``argtypes``/``restype`` of every function used here, checks the version (3.6.5 or newer,
+for TLS 1.3) and calls ``gnutls_global_init``. It is cached, and every class calls it on
+construction; a missing or unusable library raises :class:`ImportError`.
 
 The objects mirror GnuTLS's own:
 
-* :class:`Credentials` wraps ``gnutls_certificate_credentials_t``: trust anchors (PEM/DER
+* :class:`Credentials` wraps ``gnutls_certificate_credentials_t``: trust anchors (PEM or DER
   bytes, a file, a directory, the system store) and certificate chains with their private
-  keys, loaded from memory only (encrypted PKCS#8 keys are decrypted by GnuTLS with the
-  given password; key bytes are copied into a C buffer that is zeroed after use, and are
-  never written to disk). Build one, then share it between any number of sessions.
-* :class:`Priority` wraps a parsed ``gnutls_priority_t``; :func:`build_priority` turns a
+  keys, loaded from memory only. Encrypted keys (PKCS#8, or OpenSSL's legacy PEM
+  encryption) are decrypted by GnuTLS with the given password; key bytes are copied into a
+  C buffer that is zeroed afterwards and are never written to disk. Build one, then share
+  it between any number of sessions. A client's chain can be made to go out whenever a
+  server asks (``always_send``): a certificate-retrieve callback returns it, instead of
+  GnuTLS's rule of sending only a certificate whose issuer the server's
+  CertificateRequest names.
+* :class:`Priority` wraps a parsed ``gnutls_priority_t``. :func:`build_priority` turns a
   version range and an optional list of IANA cipher-suite ids into a priority string and
-  reports whether GnuTLS can express that list exactly (see :class:`PriorityPlan`).
-* :class:`Session` wraps ``gnutls_session_t`` in non-blocking mode with custom transport
-  callbacks, so it never touches a socket ("sans-I/O"). The *pull* callback drains an
-  incoming ``bytearray`` fed by :meth:`Session.receive`; when that buffer is empty it sets
-  ``EAGAIN`` through ``gnutls_transport_set_errno`` and returns -1 (or returns 0, i.e. EOF,
-  once ``receive(b"")`` was called). The *push* callback appends to an outgoing
-  ``bytearray`` and never fails, so GnuTLS never needs to retry a write; the caller drains
-  that buffer with :meth:`Session.outgoing` (or :meth:`Session.peek` + :meth:`Session.consume`)
-  and ships it. A *pull-timeout* callback is installed as GnuTLS recommends for TLS 1.3; it
-  only answers "is data available now".
+  says whether GnuTLS can express that list exactly (:class:`PriorityPlan`). Its base,
+  :data:`DEFAULT_BASE`, is ``NORMAL`` with X25519 as the first group, so a server does
+  not answer the common X25519 key share with a HelloRetryRequest.
+* :class:`Session` wraps a non-blocking ``gnutls_session_t`` whose transport is custom
+  callbacks, so it never touches a socket. *pull* drains an incoming ``bytearray`` fed by
+  :meth:`Session.receive`; when it is empty it sets ``EAGAIN`` with
+  ``gnutls_transport_set_errno`` and returns -1 (or returns 0, i.e. EOF, after
+  ``receive(b"")``). *push* appends to an outgoing ``bytearray`` and never fails, so GnuTLS
+  never has a write to retry; the caller drains it with :meth:`Session.outgoing` (or
+  :meth:`Session.peek` + :meth:`Session.consume`). A *pull-timeout* callback, which GnuTLS
+  wants for TLS 1.3, only answers "is input available now".
 
-Operations that need peer data raise :class:`WantRead`: feed more bytes and retry. Always
-flush :meth:`Session.outgoing` after *every* call, including failed ones: when a handshake
-or a read fails fatally the matching TLS alert is queued there (GnuTLS itself does not send
-alerts on handshake failure; this module calls ``gnutls_alert_send_appropriate``).
+The want-read dance: an operation that needs peer data raises :class:`WantRead`; flush
+:meth:`Session.outgoing`, feed whatever arrives, retry. Flush after *every* call, failed
+ones included: on a fatal error the matching TLS alert is queued there (GnuTLS does not
+send alerts on handshake failure by itself; this module calls
+``gnutls_alert_send_appropriate``). After a fatal error the session is dead: every later
+:meth:`~Session.handshake`/:meth:`~Session.read`/:meth:`~Session.write` re-raises it.
+TLS 1.3 post-handshake records (session tickets, key updates) make ``gnutls_record_recv``
+return ``EAGAIN`` once per record even when more input is queued; :meth:`Session.read`
+keeps calling while GnuTLS keeps consuming input, so it only raises :class:`WantRead`
+when the input is really exhausted.
 
-Callbacks (transport, and the server-side SNI hook) are ``CFUNCTYPE`` objects stored on the
-session so they outlive every C call; they catch every exception, stash it, return an error
-code to C and the stashed exception is re-raised once control is back in Python. The
-callbacks do not reference the :class:`Session` strongly, so a dropped session is freed
-(``gnutls_deinit``) promptly by ``__del__``; :meth:`Session.close` does it explicitly.
+Callbacks (transport, server-side SNI hook, optional-client-cert verifier) are
+``CFUNCTYPE`` objects kept on the session for as long as C may call them. They catch every
+exception, stash it, return an error code to C, and the stashed exception is re-raised
+once control is back in Python. They hold no strong reference to the :class:`Session`, so
+a dropped session is freed (``gnutls_deinit``) at once by ``__del__``; :meth:`Session.close`
+does it explicitly.
 
-Certificate checking is done by GnuTLS during the handshake (``gnutls_session_set_verify_cert``
-for DNS names or chain-only, ``gnutls_session_set_verify_cert2`` with ``GNUTLS_DT_IP_ADDRESS``
-for IP literals); failure raises :class:`VerifyError` whose reason comes from
+Certificate checks run inside the handshake, done by GnuTLS: ``gnutls_session_set_verify_cert``
+with NULL for chain-only, ``gnutls_session_set_verify_cert2`` with ``GNUTLS_DT_IP_ADDRESS``
+for IP literals, and for DNS names a verify function that calls
+``gnutls_certificate_verify_peers`` with the name and then also requires a dNSName
+subjectAltName (GnuTLS would otherwise fall back to the subject CN, which the OpenSSL-based
+backends never do). Failure raises :class:`VerifyError`, whose reason comes from
 ``gnutls_certificate_verification_status_print``.
 
-Threads: ctypes releases the GIL while GnuTLS runs. A :class:`Credentials` object (and a
-:class:`Priority`) may be shared by sessions running in many threads once it is fully
-loaded, but must not be modified (``load_*``) while sessions use it. A :class:`Session`
-must be driven by one thread at a time.
+Threads: ctypes releases the GIL while GnuTLS runs. :class:`Credentials` and
+:class:`Priority` objects may be shared by sessions in many threads once loaded, but must
+not be modified (``load_*``) while sessions use them. A :class:`Session` must be driven by
+one thread at a time.
 """
 
 from __future__ import annotations
@@ -67,12 +82,15 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "DEFAULT_BASE",
     "CertRequest",
+    "CipherSuite",
     "Credentials",
     "GnuTLSError",
     "Priority",
     "PriorityPlan",
     "RaggedEOFError",
+    "SNICallback",
     "Session",
     "VerifyError",
     "VerifyMode",
@@ -83,55 +101,56 @@ __all__ = [
     "load",
 ]
 
-# --------------------------------------------------------------------------------------
+# ======================================================================================
 # Low-level declarations
-# --------------------------------------------------------------------------------------
+# ======================================================================================
 
-_MIN_VERSION = b"3.6.5"
-
-# gnutls_init flags
-_GNUTLS_SERVER = 1
-_GNUTLS_CLIENT = 1 << 1
-_GNUTLS_NONBLOCK = 1 << 3
-# error codes
+# Error codes (gnutls/gnutls.h).
 E_SUCCESS = 0
+E_INVALID_SESSION = -10
 E_FATAL_ALERT_RECEIVED = -12
 E_WARNING_ALERT_RECEIVED = -16
 E_AGAIN = -28
 E_REHANDSHAKE = -37
+E_NO_CERTIFICATE_FOUND = -49
 E_INTERRUPTED = -52
 E_REQUESTED_DATA_NOT_AVAILABLE = -56
 E_INTERNAL_ERROR = -59
 E_PREMATURE_TERMINATION = -110
+E_CERTIFICATE_REQUIRED = -112
 E_USER_ERROR = -320
 E_CERTIFICATE_VERIFICATION_ERROR = -348
-# misc enums
-_GNUTLS_CRD_CERTIFICATE = 1
-_GNUTLS_X509_FMT_DER = 0
-_GNUTLS_X509_FMT_PEM = 1
-_GNUTLS_PKCS_PLAIN = 1
-_GNUTLS_SHUT_WR = 1
-_GNUTLS_NAME_DNS = 1
-_GNUTLS_CRT_X509 = 1
-_GNUTLS_DT_IP_ADDRESS = 4
-_GNUTLS_AL_WARNING = 1
-_GNUTLS_AL_FATAL = 2
-_GNUTLS_A_CLOSE_NOTIFY = 0
-_GNUTLS_A_HANDSHAKE_FAILURE = 40
-_GNUTLS_A_NO_RENEGOTIATION = 100
-_GNUTLS_ALPN_SERVER_PRECEDENCE = 1 << 1
-_GNUTLS_TLS1_3 = 5
-_GNUTLS_KX_UNKNOWN = 0
+
+_SERVER, _CLIENT, _NONBLOCK = 1, 1 << 1, 1 << 3  # gnutls_init flags
+_CRD_CERTIFICATE = 1
+_FMT_DER, _FMT_PEM = 0, 1
+_PKCS_PLAIN = 1
+_SHUT_WR = 1
+_NAME_DNS = 1
+_CRT_X509 = 1
+_DT_DNS_HOSTNAME, _DT_IP_ADDRESS = 1, 4
+_SAN_DNSNAME = 1
+_E_SHORT_MEMORY_BUFFER = -51
+_STATUS_INVALID, _STATUS_UNEXPECTED_OWNER = 1 << 1, 1 << 14
+_AL_WARNING, _AL_FATAL = 1, 2
+_A_CLOSE_NOTIFY = 0
+_A_HANDSHAKE_FAILURE = 40
+_A_NO_RENEGOTIATION = 100
+_A_CERTIFICATE_REQUIRED = 116
+_ALPN_SERVER_PRECEDENCE = 1 << 1
+_TLS1_3 = 5
+_KX_UNKNOWN = 0
+_STATUS_NOT_VERIFIED = 0xFFFFFFFF
 
 _PROTOCOLS = {2: "TLSv1", 3: "TLSv1.1", 4: "TLSv1.2", 5: "TLSv1.3"}
-_VERSION_KEYWORDS = {
+_VERSIONS = {  # name: (gnutls_protocol_t, priority keyword)
     "TLSv1": (2, "VERS-TLS1.0"),
     "TLSv1.1": (3, "VERS-TLS1.1"),
     "TLSv1.2": (4, "VERS-TLS1.2"),
     "TLSv1.3": (5, "VERS-TLS1.3"),
 }
-_ALPN_MAX_PROTOCOLS = 8  # GnuTLS 3.7 limits: MAX_ALPN_PROTOCOLS / MAX_ALPN_PROTOCOL_NAME
-_ALPN_MAX_NAME = 31
+# GnuTLS 3.7 limits (lib/ext/alpn.h: MAX_ALPN_PROTOCOLS 8, MAX_ALPN_PROTOCOL_NAME 32).
+_ALPN_MAX_PROTOCOLS, _ALPN_MAX_NAME = 8, 31
 
 
 class _Datum(ctypes.Structure):
@@ -142,22 +161,41 @@ class _TypedVData(ctypes.Structure):
     _fields_ = [("type", ctypes.c_int), ("data", ctypes.c_void_p), ("size", ctypes.c_uint)]
 
 
-_PUSH_FUNC = ctypes.CFUNCTYPE(ctypes.c_ssize_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
-_PULL_FUNC = ctypes.CFUNCTYPE(ctypes.c_ssize_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
-_PULL_TIMEOUT_FUNC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint)
-_HOOK_FUNC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
-_FREE_FUNC = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+_vp, _int, _uint, _cp, _size = (
+    ctypes.c_void_p,
+    ctypes.c_int,
+    ctypes.c_uint,
+    ctypes.c_char_p,
+    ctypes.c_size_t,
+)
+_pint, _pdatum = ctypes.POINTER(ctypes.c_int), ctypes.POINTER(_Datum)
 
-_vp = ctypes.c_void_p
-_int = ctypes.c_int
-_uint = ctypes.c_uint
-_cp = ctypes.c_char_p
-_size = ctypes.c_size_t
-_pint = ctypes.POINTER(ctypes.c_int)
-_pdatum = ctypes.POINTER(_Datum)
+_PUSH_FUNC = ctypes.CFUNCTYPE(ctypes.c_ssize_t, _vp, _vp, _size)
+_PULL_FUNC = ctypes.CFUNCTYPE(ctypes.c_ssize_t, _vp, _vp, _size)
+_PULL_TIMEOUT_FUNC = ctypes.CFUNCTYPE(_int, _vp, _uint)
+_SESSION_FUNC = ctypes.CFUNCTYPE(_int, _vp)  # post-client-hello hook and verify function
+_FREE_FUNC = ctypes.CFUNCTYPE(None, _vp)
 
-# name: (restype, argtypes)
-_SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
+
+class _PCert(ctypes.Structure):  # gnutls_pcert_st
+    _fields_ = [("pubkey", _vp), ("cert", _Datum), ("type", _int)]
+
+
+# gnutls_certificate_retrieve_function2: (session, req_ca_rdn, nreqs, pk_algos,
+# pk_algos_length, gnutls_pcert_st **pcert, unsigned *pcert_length, gnutls_privkey_t *key)
+_RETRIEVE_FUNC = ctypes.CFUNCTYPE(
+    _int,
+    _vp,
+    _pdatum,
+    _int,
+    _pint,
+    _int,
+    ctypes.POINTER(ctypes.POINTER(_PCert)),
+    ctypes.POINTER(_uint),
+    ctypes.POINTER(_vp),
+)
+
+_SIGNATURES: dict[str, tuple[Any, list[Any]]] = {  # name: (restype, argtypes)
     "gnutls_check_version": (_cp, [_cp]),
     "gnutls_global_init": (_int, []),
     "gnutls_strerror": (_cp, [_int]),
@@ -167,7 +205,6 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "gnutls_alert_get_name": (_cp, [_int]),
     "gnutls_alert_send": (_int, [_vp, _int, _int]),
     "gnutls_alert_send_appropriate": (_int, [_vp, _int]),
-    # credentials
     "gnutls_certificate_allocate_credentials": (_int, [ctypes.POINTER(_vp)]),
     "gnutls_certificate_free_credentials": (None, [_vp]),
     "gnutls_certificate_set_x509_trust_mem": (_int, [_vp, _pdatum, _int]),
@@ -175,7 +212,15 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "gnutls_certificate_set_x509_trust_dir": (_int, [_vp, _cp, _int]),
     "gnutls_certificate_set_x509_system_trust": (_int, [_vp]),
     "gnutls_certificate_set_x509_key_mem2": (_int, [_vp, _pdatum, _pdatum, _int, _cp, _uint]),
-    # priorities and algorithms
+    "gnutls_certificate_set_retrieve_function2": (None, [_vp, _RETRIEVE_FUNC]),
+    "gnutls_pcert_list_import_x509_raw": (
+        _int,
+        [ctypes.POINTER(_PCert), ctypes.POINTER(_uint), _pdatum, _int, _uint],
+    ),
+    "gnutls_pcert_deinit": (None, [ctypes.POINTER(_PCert)]),
+    "gnutls_privkey_init": (_int, [ctypes.POINTER(_vp)]),
+    "gnutls_privkey_deinit": (None, [_vp]),
+    "gnutls_privkey_import_x509_raw": (_int, [_vp, _pdatum, _int, _cp, _uint]),
     "gnutls_priority_init": (_int, [ctypes.POINTER(_vp), _cp, ctypes.POINTER(_cp)]),
     "gnutls_priority_deinit": (None, [_vp]),
     "gnutls_priority_set": (_int, [_vp, _vp]),
@@ -184,13 +229,12 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "gnutls_kx_get_name": (_cp, [_int]),
     "gnutls_cipher_get_name": (_cp, [_int]),
     "gnutls_mac_get_name": (_cp, [_int]),
-    # session
     "gnutls_init": (_int, [ctypes.POINTER(_vp), _uint]),
     "gnutls_deinit": (None, [_vp]),
     "gnutls_credentials_set": (_int, [_vp, _int, _vp]),
     "gnutls_handshake": (_int, [_vp]),
     "gnutls_handshake_set_timeout": (None, [_vp, _uint]),
-    "gnutls_handshake_set_post_client_hello_function": (None, [_vp, _HOOK_FUNC]),
+    "gnutls_handshake_set_post_client_hello_function": (None, [_vp, _SESSION_FUNC]),
     "gnutls_record_send": (ctypes.c_ssize_t, [_vp, _vp, _size]),
     "gnutls_record_recv": (ctypes.c_ssize_t, [_vp, _vp, _size]),
     "gnutls_record_check_pending": (_size, [_vp]),
@@ -201,13 +245,29 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "gnutls_transport_set_pull_timeout_function": (None, [_vp, _PULL_TIMEOUT_FUNC]),
     "gnutls_transport_set_errno": (None, [_vp, _int]),
     "gnutls_server_name_set": (_int, [_vp, _int, _vp, _size]),
-    "gnutls_server_name_get": (_int, [_vp, _vp, ctypes.POINTER(_size), ctypes.POINTER(_uint), _uint]),
+    "gnutls_server_name_get": (
+        _int,
+        [_vp, _vp, ctypes.POINTER(_size), ctypes.POINTER(_uint), _uint],
+    ),
     "gnutls_alpn_set_protocols": (_int, [_vp, _pdatum, _uint, _uint]),
     "gnutls_alpn_get_selected_protocol": (_int, [_vp, _pdatum]),
     "gnutls_certificate_server_set_request": (None, [_vp, _int]),
     "gnutls_session_set_verify_cert": (None, [_vp, _cp, _uint]),
     "gnutls_session_set_verify_cert2": (None, [_vp, ctypes.POINTER(_TypedVData), _uint, _uint]),
+    "gnutls_session_set_verify_function": (None, [_vp, _SESSION_FUNC]),
     "gnutls_session_get_verify_cert_status": (_uint, [_vp]),
+    "gnutls_certificate_verify_peers2": (_int, [_vp, ctypes.POINTER(_uint)]),
+    "gnutls_certificate_verify_peers": (
+        _int,
+        [_vp, ctypes.POINTER(_TypedVData), _uint, ctypes.POINTER(_uint)],
+    ),
+    "gnutls_x509_crt_init": (_int, [ctypes.POINTER(_vp)]),
+    "gnutls_x509_crt_deinit": (None, [_vp]),
+    "gnutls_x509_crt_import": (_int, [_vp, _pdatum, _int]),
+    "gnutls_x509_crt_get_subject_alt_name": (
+        _int,
+        [_vp, _uint, _vp, ctypes.POINTER(_size), ctypes.POINTER(_uint)],
+    ),
     "gnutls_certificate_verification_status_print": (_int, [_uint, _int, _pdatum, _uint]),
     "gnutls_certificate_get_peers": (_pdatum, [_vp, ctypes.POINTER(_uint)]),
     "gnutls_protocol_get_version": (_int, [_vp]),
@@ -218,46 +278,45 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
 
 
 class _Lib:
-    """The loaded library: a ``CDLL`` plus the ``gnutls_free`` function pointer."""
+    """The loaded library: the ``CDLL`` and the ``gnutls_free`` function pointer."""
 
     def __init__(self, cdll: ctypes.CDLL, free: Callable[[int | None], None]) -> None:
-        self.c = cdll
+        self.c: Any = cdll
         self.free = free
 
 
 @functools.cache
 def load() -> _Lib:
-    """Open libgnutls, declare the prototypes and initialise it, once.
+    """Open libgnutls, declare the prototypes and initialise it; runs once.
 
-    :raises ImportError: libgnutls is missing, too old, or lacks a needed symbol.
+    :raises ImportError: libgnutls is missing, older than 3.6.5, or lacks a symbol.
     """
-    hint = "libgnutls30 not found; install it with apt-get install libgnutls30"
-    names = [n for n in (ctypes.util.find_library("gnutls"), "libgnutls.so.30") if n]
-    cdll: ctypes.CDLL | None = None
-    errors: list[str] = []
-    for name in dict.fromkeys(names):
+    names = dict.fromkeys(n for n in (ctypes.util.find_library("gnutls"), "libgnutls.so.30") if n)
+    cdll, errors = None, []
+    for name in names:
         try:
             cdll = ctypes.CDLL(name)
             break
         except OSError as exc:
             errors.append(str(exc))
     if cdll is None:
-        raise ImportError(f"{hint} ({'; '.join(errors) or 'no candidate'})")
+        raise ImportError(
+            "libgnutls30 not found; install it with apt-get install libgnutls30"
+            f" ({'; '.join(errors)})"
+        )
     for fname, (restype, argtypes) in _SIGNATURES.items():
         try:
             func = getattr(cdll, fname)
         except AttributeError:
             raise ImportError(f"{cdll._name} lacks {fname}; GnuTLS >= 3.6.5 is required") from None
-        func.restype = restype
-        func.argtypes = argtypes
-    if cdll.gnutls_check_version(_MIN_VERSION) is None:
+        func.restype, func.argtypes = restype, argtypes
+    if cdll.gnutls_check_version(b"3.6.5") is None:
         found = cdll.gnutls_check_version(None).decode()
         raise ImportError(f"GnuTLS {found} is too old; 3.6.5 or newer is required")
     rc = int(cdll.gnutls_global_init())
     if rc < 0:
         raise ImportError(f"gnutls_global_init failed: {cdll.gnutls_strerror(rc).decode()}")
-    free = _FREE_FUNC.in_dll(cdll, "gnutls_free")
-    return _Lib(cdll, free)
+    return _Lib(cdll, _FREE_FUNC.in_dll(cdll, "gnutls_free"))
 
 
 def library_version() -> str:
@@ -265,82 +324,91 @@ def library_version() -> str:
     return str(load().c.gnutls_check_version(None).decode())
 
 
-def _c() -> Any:
-    return load().c
-
-
-# --------------------------------------------------------------------------------------
+# ======================================================================================
 # Exceptions
-# --------------------------------------------------------------------------------------
+# ======================================================================================
 
 
 class WantRead(Exception):
-    """The operation needs more bytes from the peer: ``receive()`` them and retry.
-
-    Flush :meth:`Session.outgoing` first; the peer may be waiting for it.
-    """
+    """More bytes from the peer are needed: flush ``outgoing()``, ``receive()``, retry."""
 
 
 class GnuTLSError(Exception):
-    """A GnuTLS call failed.
+    """A GnuTLS operation failed.
 
     :ivar code: the negative GnuTLS error code.
-    :ivar alert: the TLS alert received from the peer (``GNUTLS_E_*_ALERT_RECEIVED``), or None.
+    :ivar alert: the alert received from the peer (``GNUTLS_E_*_ALERT_RECEIVED``), or None.
     :ivar alert_sent: the fatal alert this side queued in the outgoing buffer, or None.
     """
 
     def __init__(
         self, code: int, context: str = "", alert: int | None = None, alert_sent: int | None = None
     ) -> None:
-        self.code = code
-        self.alert = alert
-        self.alert_sent = alert_sent
+        self.code, self.alert, self.alert_sent = code, alert, alert_sent
         message = _strerror(code)
         if alert is not None:
             message += f" (peer sent {_alert_name(alert)})"
         if alert_sent is not None:
             message += f" (sent alert {_alert_name(alert_sent)})"
-        prefix = f"{context}: " if context else ""
-        super().__init__(f"{prefix}{message} [GnuTLS error {code}]")
+        super().__init__(
+            f"{context}: {message} [GnuTLS error {code}]"
+            if context
+            else f"{message} [GnuTLS error {code}]"
+        )
 
 
 class VerifyError(GnuTLSError):
-    """Peer certificate verification failed.
+    """The peer certificate failed verification.
 
     :ivar status: the ``gnutls_certificate_status_t`` bit mask.
-    :ivar reason: GnuTLS's description, e.g. ``"The certificate is NOT trusted. The name in
-        the certificate does not match the expected."``
+    :ivar reason: GnuTLS's text, e.g. ``"The certificate is NOT trusted. The name in the
+        certificate does not match the expected."``
     """
 
     def __init__(self, code: int, status: int, reason: str, alert_sent: int | None) -> None:
         super().__init__(code, "certificate verify failed", alert_sent=alert_sent)
-        self.status = status
-        self.reason = reason
+        self.status, self.reason = status, reason
         self.args = (f"certificate verify failed: {reason}",)
 
 
 class RaggedEOFError(GnuTLSError):
-    """The transport reached EOF without a TLS close_notify (possible truncation)."""
+    """The transport reached EOF without a TLS close_notify (data may be truncated)."""
 
 
 def _strerror(code: int) -> str:
-    text = _c().gnutls_strerror(code)
+    text = load().c.gnutls_strerror(code)
     return text.decode(errors="replace") if text else f"unknown error {code}"
 
 
 def _alert_name(alert: int) -> str:
-    name = _c().gnutls_alert_get_name(alert)
+    name = load().c.gnutls_alert_get_name(alert)
     return f"{name.decode()} ({alert})" if name else f"alert {alert}"
 
 
-def _check(rc: int, context: str) -> int:
+def _check(result: Any, context: str) -> int:
+    """Return a GnuTLS call's int result, or raise :class:`GnuTLSError` if negative."""
+    rc = int(result)
     if rc < 0:
         raise GnuTLSError(rc, context)
     return rc
 
 
+def _status_text(status: int) -> str:
+    lib = load()
+    if status == _STATUS_NOT_VERIFIED:
+        return "no certificate was verified"
+    out = _Datum()
+    rc = lib.c.gnutls_certificate_verification_status_print(status, _CRT_X509, ctypes.byref(out), 0)
+    if rc < 0 or not out.data:
+        return f"verification status 0x{status:x}"
+    try:
+        return ctypes.string_at(out.data, out.size).decode(errors="replace").strip()
+    finally:
+        lib.free(out.data)
+
+
 class _InBuffer:
-    """A C copy of secret-or-not bytes, with a datum pointing at it; zeroed by :meth:`wipe`."""
+    """A C copy of *data* and a datum pointing at it; :meth:`wipe` zeroes it."""
 
     def __init__(self, data: bytes) -> None:
         self.buf = ctypes.create_string_buffer(bytes(data), len(data))
@@ -350,107 +418,191 @@ class _InBuffer:
         ctypes.memset(self.buf, 0, len(self.buf))
 
 
-# --------------------------------------------------------------------------------------
-# Credentials and priorities
-# --------------------------------------------------------------------------------------
+# ======================================================================================
+# Credentials, cipher suites, priorities
+# ======================================================================================
+
+
+class _FixedChain:
+    """A chain and key imported as ``gnutls_pcert_st``/``gnutls_privkey_t``, handed to
+    GnuTLS by a certificate-retrieve callback whenever a server asks for a certificate."""
+
+    def __init__(self, c: Any, cert: _InBuffer, key: _InBuffer, pwd: bytes | None, flags: int):
+        self._c = c
+        self.count = 0
+        self.key: int | None = None
+        capacity = cert.buf.raw.count(b"-----BEGIN ") + 1
+        self.pcerts = (_PCert * capacity)()
+        try:
+            size = ctypes.c_uint(capacity)
+            rc = c.gnutls_pcert_list_import_x509_raw(
+                self.pcerts, ctypes.byref(size), ctypes.byref(cert.datum), _FMT_PEM, 0
+            )
+            _check(rc, "import certificate chain")
+            self.count = size.value
+            handle = ctypes.c_void_p()
+            _check(c.gnutls_privkey_init(ctypes.byref(handle)), "allocate private key")
+            self.key = handle.value
+            rc = c.gnutls_privkey_import_x509_raw(
+                self.key, ctypes.byref(key.datum), _FMT_PEM, pwd, flags
+            )
+            _check(rc, "import private key")
+        except BaseException:
+            self.close()
+            raise
+
+        def retrieve(
+            session: int | None,
+            req_ca_rdn: Any,
+            nreqs: int,
+            pk_algos: Any,
+            pk_algos_length: int,
+            pcert: Any,
+            pcert_length: Any,
+            privkey: Any,
+        ) -> int:
+            try:
+                pcert[0] = ctypes.cast(self.pcerts, ctypes.POINTER(_PCert))
+                pcert_length[0] = self.count
+                privkey[0] = self.key
+                return 0
+            except BaseException:  # never into C
+                return E_INTERNAL_ERROR
+
+        self.func = _RETRIEVE_FUNC(retrieve)
+
+    def close(self) -> None:
+        key, self.key = self.key, None
+        if key is not None:
+            self._c.gnutls_privkey_deinit(key)
+        for i in range(self.count):
+            self._c.gnutls_pcert_deinit(ctypes.byref(self.pcerts[i]))
+        self.count = 0
 
 
 class Credentials:
     """``gnutls_certificate_credentials_t``: trust anchors plus own certificate chains.
 
-    Build once, then share between sessions (see the module docstring on threads). Every
+    Build once, share between sessions (see the module docstring on threads). Every
     ``load_*`` method raises :class:`GnuTLSError` on failure.
     """
 
     def __init__(self) -> None:
         self._lib = load()
         handle = ctypes.c_void_p()
-        _check(self._lib.c.gnutls_certificate_allocate_credentials(ctypes.byref(handle)),
-               "allocate credentials")
+        alloc = self._lib.c.gnutls_certificate_allocate_credentials
+        _check(alloc(ctypes.byref(handle)), "allocate credentials")
         self._handle: int | None = handle.value
+        self._retrieve: _FixedChain | None = None
         self.has_trust = False
         self.has_certificate = False
 
     @property
     def handle(self) -> int:
+        """The ``gnutls_certificate_credentials_t`` (ValueError once closed)."""
         if self._handle is None:
             raise ValueError("credentials are closed")
         return self._handle
 
-    def load_trust_mem(self, data: bytes, *, der: bool = False) -> int:
-        """Trust the CA certificate(s) in *data* (PEM, possibly several; or one DER).
+    def _trusted(self, result: Any, context: str) -> int:
+        count = _check(result, context)
+        self.has_trust |= count > 0
+        return count
 
-        :returns: the number of certificates added (0 means none were found).
+    def load_trust_mem(self, data: bytes, *, der: bool = False) -> int:
+        """Trust the CA certificate(s) in *data* (PEM, any number; or one DER).
+
+        :returns: how many certificates were added; 0 means none were found.
         """
-        buf = _InBuffer(data)
-        fmt = _GNUTLS_X509_FMT_DER if der else _GNUTLS_X509_FMT_PEM
-        rc = self._lib.c.gnutls_certificate_set_x509_trust_mem(
-            self.handle, ctypes.byref(buf.datum), fmt)
-        self.has_trust |= _check(int(rc), "load CA certificates") > 0
-        return int(rc)
+        buf, fmt = _InBuffer(data), _FMT_DER if der else _FMT_PEM
+        add = self._lib.c.gnutls_certificate_set_x509_trust_mem
+        return self._trusted(add(self.handle, ctypes.byref(buf.datum), fmt), "load CA certificates")
 
     def load_trust_file(self, path: str | os.PathLike[str], *, der: bool = False) -> int:
         """Trust the CA certificate(s) in file *path*; returns how many were added."""
-        fmt = _GNUTLS_X509_FMT_DER if der else _GNUTLS_X509_FMT_PEM
-        rc = int(self._lib.c.gnutls_certificate_set_x509_trust_file(
-            self.handle, os.fsencode(path), fmt))
-        self.has_trust |= _check(rc, f"load CA file {os.fspath(path)!r}") > 0
-        return rc
+        add, fmt = self._lib.c.gnutls_certificate_set_x509_trust_file, _FMT_DER if der else _FMT_PEM
+        rc = add(self.handle, os.fsencode(path), fmt)
+        return self._trusted(rc, f"load CA file {os.fspath(path)!r}")
 
     def load_trust_dir(self, path: str | os.PathLike[str]) -> int:
-        """Trust every PEM CA certificate in directory *path*; returns how many were added."""
-        rc = int(self._lib.c.gnutls_certificate_set_x509_trust_dir(
-            self.handle, os.fsencode(path), _GNUTLS_X509_FMT_PEM))
-        self.has_trust |= _check(rc, f"load CA directory {os.fspath(path)!r}") > 0
-        return rc
+        """Trust every PEM CA certificate file in directory *path*; returns how many."""
+        add = self._lib.c.gnutls_certificate_set_x509_trust_dir
+        rc = add(self.handle, os.fsencode(path), _FMT_PEM)
+        return self._trusted(rc, f"load CA directory {os.fspath(path)!r}")
 
     def load_system_trust(self) -> int:
-        """Trust the system store (GnuTLS's configured default); returns how many were added."""
-        rc = int(self._lib.c.gnutls_certificate_set_x509_system_trust(self.handle))
-        self.has_trust |= _check(rc, "load system trust store") > 0
-        return rc
+        """Trust the system store GnuTLS was built with; returns how many were added."""
+        rc = self._lib.c.gnutls_certificate_set_x509_system_trust(self.handle)
+        return self._trusted(rc, "load system trust store")
 
     def load_cert_chain_mem(
-        self, cert_pem: bytes, key_pem: bytes, password: bytes | str | None = None
+        self,
+        cert_pem: bytes,
+        key_pem: bytes,
+        password: bytes | str | None = None,
+        *,
+        always_send: bool = False,
     ) -> None:
-        """Add a certificate chain (leaf first, PEM) and its private key (PEM).
+        """Add a certificate chain (PEM, leaf first) and its private key (PEM).
 
-        The key may be PKCS#1/SEC1/PKCS#8, or encrypted PKCS#8 when *password* is given.
-        The key bytes are copied into a C buffer that is zeroed before returning.
+        The key may be PKCS#1, SEC1 or PKCS#8, or encrypted (PKCS#8 or OpenSSL's legacy
+        PEM encryption) when *password* is given (``GNUTLS_PKCS_PLAIN`` is passed when it
+        is not). The C copies of the key are zeroed before returning.
+
+        :param always_send: for client credentials: present this chain whenever a server
+            asks for a certificate. (By default a GnuTLS client sends a certificate only
+            if the server's ``certificate_authorities`` list names its issuer, or is
+            empty; this installs a ``gnutls_certificate_set_retrieve_function2`` callback
+            that returns this chain instead.)
         """
-        cert = _InBuffer(cert_pem)
-        key = _InBuffer(key_pem)
+        cert, key = _InBuffer(cert_pem), _InBuffer(key_pem)
         if password is None:
-            pwd, flags = None, _GNUTLS_PKCS_PLAIN
+            pwd, flags = None, _PKCS_PLAIN
         else:
-            pwd = password.encode() if isinstance(password, str) else bytes(password)
-            flags = 0
+            pwd, flags = (password.encode() if isinstance(password, str) else bytes(password)), 0
+        c = self._lib.c
         try:
-            rc = int(self._lib.c.gnutls_certificate_set_x509_key_mem2(
-                self.handle, ctypes.byref(cert.datum), ctypes.byref(key.datum),
-                _GNUTLS_X509_FMT_PEM, pwd, flags))
+            rc = c.gnutls_certificate_set_x509_key_mem2(
+                self.handle, ctypes.byref(cert.datum), ctypes.byref(key.datum), _FMT_PEM, pwd, flags
+            )
+            _check(rc, "load certificate and private key")
+            self.has_certificate = True
+            if always_send:
+                self._retrieve = _FixedChain(c, cert, key, pwd, flags)
+                c.gnutls_certificate_set_retrieve_function2(self.handle, self._retrieve.func)
         finally:
             key.wipe()
-        _check(rc, "load certificate and private key")
-        self.has_certificate = True
 
     def close(self) -> None:
-        """Free the credentials. Sessions keep their own reference, so only call this when
-        no session uses them (``__del__`` does it when the last reference goes)."""
+        """Free the credentials now; only when no session uses them (sessions keep a
+        reference, so normally leave this to ``__del__``)."""
         handle, self._handle = self._handle, None
         if handle is not None:
             self._lib.c.gnutls_certificate_free_credentials(handle)
+        retrieve, self._retrieve = self._retrieve, None
+        if retrieve is not None:
+            retrieve.close()
 
     def __del__(self) -> None:
-        with contextlib.suppress(Exception):  # e.g. at interpreter shutdown
+        # No module globals (contextlib) here: they may be gone at interpreter shutdown.
+        try:  # noqa: SIM105
             self.close()
+        except Exception:
+            pass
 
 
 @dataclass(frozen=True)
-class _SuiteInfo:
+class CipherSuite:
+    """One row of GnuTLS's cipher-suite table (``gnutls_cipher_suite_info``).
+
+    ``name`` is GnuTLS's, e.g. ``"TLS_ECDHE_RSA_AES_128_GCM_SHA256"``; ``kx``/``cipher``/``mac``
+    are priority-string keywords (``kx`` is None for TLS 1.3 suites); ``min_version`` is a
+    ``gnutls_protocol_t`` (4 = TLS 1.2, 5 = TLS 1.3).
+    """
+
     id: int
     name: str
-    kx: str | None  # None for TLS 1.3 suites
+    kx: str | None
     cipher: str
     mac: str
     min_version: int
@@ -459,54 +611,64 @@ class _SuiteInfo:
     mac_id: int
 
 
+def _suite_info(c: Any, idx: int) -> CipherSuite | None:
+    cs = (ctypes.c_ubyte * 2)()
+    kx, cipher, mac, ver = ctypes.c_int(), ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
+    name = c.gnutls_cipher_suite_info(
+        idx, cs, ctypes.byref(kx), ctypes.byref(cipher), ctypes.byref(mac), ctypes.byref(ver)
+    )
+    if name is None:
+        return None
+    kx_name = c.gnutls_kx_get_name(kx.value) if kx.value != _KX_UNKNOWN else None
+    return CipherSuite(
+        cs[0] << 8 | cs[1],
+        name.decode(),
+        kx_name.decode() if kx_name else None,
+        c.gnutls_cipher_get_name(cipher.value).decode(),
+        c.gnutls_mac_get_name(mac.value).decode(),
+        ver.value,
+        kx.value,
+        cipher.value,
+        mac.value,
+    )
+
+
 @functools.cache
-def cipher_suite_table() -> dict[int, _SuiteInfo]:
-    """Every cipher suite this GnuTLS knows, by IANA id (``gnutls_cipher_suite_info``)."""
-    c = _c()
-    table: dict[int, _SuiteInfo] = {}
-    idx = 0
-    while True:
-        cs = (ctypes.c_ubyte * 2)()
-        kx, cipher, mac, version = ctypes.c_int(), ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
-        name = c.gnutls_cipher_suite_info(idx, cs, ctypes.byref(kx), ctypes.byref(cipher),
-                                          ctypes.byref(mac), ctypes.byref(version))
-        if name is None:
-            return table
+def cipher_suite_table() -> dict[int, CipherSuite]:
+    """Every cipher suite this GnuTLS knows (enabled or not), by IANA id."""
+    c, table, idx = load().c, {}, 0
+    while (info := _suite_info(c, idx)) is not None:
+        table[info.id] = info
         idx += 1
-        kx_name = c.gnutls_kx_get_name(kx.value) if kx.value != _GNUTLS_KX_UNKNOWN else None
-        table[cs[0] << 8 | cs[1]] = _SuiteInfo(
-            cs[0] << 8 | cs[1], name.decode(), kx_name.decode() if kx_name else None,
-            c.gnutls_cipher_get_name(cipher.value).decode(),
-            c.gnutls_mac_get_name(mac.value).decode(), version.value,
-            kx.value, cipher.value, mac.value)
+    return table
 
 
 class Priority:
-    """A parsed GnuTLS priority string (``gnutls_priority_t``); shareable between sessions."""
+    """A parsed GnuTLS priority string (``gnutls_priority_t``); shareable between sessions.
+
+    :raises GnuTLSError: the string is invalid (the message quotes the offending part).
+    """
 
     def __init__(self, spec: str) -> None:
         self._lib = load()
         handle, err_pos = ctypes.c_void_p(), ctypes.c_char_p()
-        raw = spec.encode()
-        rc = int(self._lib.c.gnutls_priority_init(ctypes.byref(handle), raw, ctypes.byref(err_pos)))
+        init = self._lib.c.gnutls_priority_init
+        rc = int(init(ctypes.byref(handle), spec.encode(), ctypes.byref(err_pos)))
         if rc < 0:
-            where = ""
-            if err_pos.value is not None:
-                where = f" at {err_pos.value.decode(errors='replace')!r}"
+            where = f" at {err_pos.value.decode(errors='replace')!r}" if err_pos.value else ""
             raise GnuTLSError(rc, f"invalid priority string {spec!r}{where}")
         self.spec = spec
         self._handle: int | None = handle.value
 
     @property
     def handle(self) -> int:
+        """The ``gnutls_priority_t`` (ValueError once closed)."""
         if self._handle is None:
             raise ValueError("priority is closed")
         return self._handle
 
     def cipher_suite_ids(self) -> list[int]:
-        """IANA ids of the suites this priority enables, in preference order (all versions)."""
-        table = {(s.kx_id, s.cipher_id, s.mac_id, s.min_version): s.id
-                 for s in cipher_suite_table().values()}
+        """IANA ids this priority enables, in preference order, for every version."""
         c, idx = self._lib.c, 0
         out: list[int] = []
         while True:
@@ -515,37 +677,45 @@ class Priority:
             if rc == E_REQUESTED_DATA_NOT_AVAILABLE:
                 return out
             idx += 1
-            if rc < 0:
-                continue
-            cs = (ctypes.c_ubyte * 2)()
-            kx, ci, mac, ver = ctypes.c_int(), ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
-            if c.gnutls_cipher_suite_info(sidx.value, cs, ctypes.byref(kx), ctypes.byref(ci),
-                                          ctypes.byref(mac), ctypes.byref(ver)) is not None:
-                out.append(table.get((kx.value, ci.value, mac.value, ver.value),
-                                     cs[0] << 8 | cs[1]))
+            if rc >= 0 and (info := _suite_info(c, sidx.value)) is not None:
+                out.append(info.id)
 
     def close(self) -> None:
+        """``gnutls_priority_deinit``; idempotent (sessions already set keep working)."""
         handle, self._handle = self._handle, None
         if handle is not None:
             self._lib.c.gnutls_priority_deinit(handle)
 
     def __del__(self) -> None:
-        with contextlib.suppress(Exception):  # e.g. at interpreter shutdown
+        # No module globals (contextlib) here: they may be gone at interpreter shutdown.
+        try:  # noqa: SIM105
             self.close()
+        except Exception:
+            pass
+
+
+#: ``NORMAL`` with X25519 moved to the front of the groups. GnuTLS's own order puts
+#: SECP256R1 first, and a server with ``%SERVER_PRECEDENCE`` then answers the usual
+#: X25519 key share of OpenSSL/BoringSSL/rustls clients with a HelloRetryRequest.
+DEFAULT_BASE = (
+    "NORMAL:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:"
+    "+GROUP-X448:+GROUP-FFDHE2048:+GROUP-FFDHE3072:+GROUP-FFDHE4096:+GROUP-FFDHE6144:"
+    "+GROUP-FFDHE8192"
+)
 
 
 @dataclass(frozen=True)
 class PriorityPlan:
-    """The result of :func:`build_priority`.
+    """What :func:`build_priority` produced.
 
     :ivar string: the GnuTLS priority string.
-    :ivar versions: the TLS versions it enables, e.g. ``("TLSv1.3", "TLSv1.2")``.
-    :ivar suites: IANA ids GnuTLS will actually offer/accept, in its preference order,
-        restricted to :attr:`versions`.
-    :ivar exact: True when :attr:`suites` equals the requested set (minus unsupported
-        ids). False means GnuTLS's keyword cross-product (kx x cipher x mac) let extra
-        suites in, or dropped some; :attr:`extra` and :attr:`missing` say which.
-    :ivar unsupported: requested ids unknown to this GnuTLS.
+    :ivar versions: the TLS versions it enables, highest first, e.g. ``("TLSv1.3", "TLSv1.2")``.
+    :ivar suites: IANA ids GnuTLS will offer/accept for those versions, in its order.
+    :ivar exact: True when *suites* is exactly the requested set (minus *unsupported*).
+        GnuTLS enables the cross-product of kx x cipher x mac keywords, so a list such as
+        ECDHE-ECDSA+AES-128-GCM with ECDHE-RSA+CHACHA20 also enables the two mixed suites:
+        those are listed in *extra*; requested suites GnuTLS would not enable in *missing*.
+    :ivar unsupported: requested ids this GnuTLS does not know.
     """
 
     string: str
@@ -563,53 +733,50 @@ def build_priority(
     cipher_suites: Sequence[int] | None = None,
     *,
     server_precedence: bool = False,
-    base: str = "NORMAL",
+    base: str = DEFAULT_BASE,
 ) -> PriorityPlan:
     """Build a priority string from a version range and optional IANA cipher-suite ids.
 
-    Versions are ``"TLSv1"``, ``"TLSv1.1"``, ``"TLSv1.2"``, ``"TLSv1.3"`` (1.2 and 1.3 are the
-    tested ones). With *cipher_suites*, each id is mapped to GnuTLS keywords (``+ECDHE-RSA``,
-    ``+AES-128-GCM``, ``+AEAD``...) and everything else is removed; a version for which no
-    listed suite exists is disabled. GnuTLS enables the cross-product of the keywords, so
-    the result may not be exact: check :attr:`PriorityPlan.exact`.
+    Versions are ``"TLSv1"``, ``"TLSv1.1"``, ``"TLSv1.2"``, ``"TLSv1.3"`` (1.2 and 1.3 are
+    the tested ones). With *cipher_suites*, each id becomes its GnuTLS keywords
+    (``+ECDHE-RSA``, ``+AES-128-GCM``, ``+AEAD``, ...) and all others are removed; a
+    version for which no listed suite exists is disabled. Keyword order follows the list,
+    but GnuTLS orders suites by cipher, then kx, then mac, not by the list itself.
 
-    :raises ValueError: unknown version names, an empty range, or no usable suite.
-    :raises GnuTLSError: GnuTLS rejected the resulting string.
+    :raises ValueError: an unknown version, an empty range, or no usable suite.
+    :raises GnuTLSError: GnuTLS rejected the resulting string (e.g. a bad *base*).
     """
     try:
-        lo, hi = _VERSION_KEYWORDS[min_version][0], _VERSION_KEYWORDS[max_version][0]
+        lo, hi = _VERSIONS[min_version][0], _VERSIONS[max_version][0]
     except KeyError as exc:
         raise ValueError(f"unsupported TLS version {exc.args[0]!r}") from None
-    versions = [v for v in ("TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1")
-                if lo <= _VERSION_KEYWORDS[v][0] <= hi]
+    versions = [v for v, (num, _) in reversed(_VERSIONS.items()) if lo <= num <= hi]
     if not versions:
         raise ValueError(f"empty version range {min_version}..{max_version}")
-    parts = [base, "-VERS-ALL"]
     table = cipher_suite_table()
-    known: list[_SuiteInfo] = []
+    known: list[CipherSuite] = []
     unsupported: list[int] = []
+    for sid in cipher_suites or ():
+        info = table.get(sid)
+        if info is None or info.kx == "VKO-GOST-12":
+            unsupported.append(sid)
+        elif info not in known:
+            known.append(info)
     if cipher_suites is not None:
-        for sid in cipher_suites:
-            info = table.get(sid)
-            if info is None or info.kx == "VKO-GOST-12":
-                unsupported.append(sid)
-            elif info not in known:
-                known.append(info)
-        if not any(s.min_version == _GNUTLS_TLS1_3 for s in known):
+        if not any(s.min_version == _TLS1_3 for s in known):
             versions = [v for v in versions if v != "TLSv1.3"]
-        if not any(s.min_version < _GNUTLS_TLS1_3 for s in known):
+        if not any(s.min_version < _TLS1_3 for s in known):
             versions = [v for v in versions if v == "TLSv1.3"]
         if not versions:
-            raise ValueError("none of the requested cipher suites is usable with "
-                             f"{min_version}..{max_version} in GnuTLS")
-    parts += [f"+{_VERSION_KEYWORDS[v][1]}" for v in versions]
+            raise ValueError(
+                "none of the requested cipher suites is usable by GnuTLS with "
+                f"{min_version}..{max_version}"
+            )
+    parts = [base, "-VERS-ALL", *(f"+{_VERSIONS[v][1]}" for v in versions)]
     if cipher_suites is not None:
-        parts.append("-CIPHER-ALL")
-        parts += [f"+{c}" for c in dict.fromkeys(s.cipher for s in known)]
-        parts.append("-KX-ALL")
-        parts += [f"+{k}" for k in dict.fromkeys(s.kx for s in known if s.kx)]
-        parts.append("-MAC-ALL")
-        parts += [f"+{m}" for m in dict.fromkeys(s.mac for s in known)]
+        parts += ["-CIPHER-ALL", *(f"+{x}" for x in dict.fromkeys(s.cipher for s in known))]
+        parts += ["-KX-ALL", *(f"+{x}" for x in dict.fromkeys(s.kx for s in known if s.kx))]
+        parts += ["-MAC-ALL", *(f"+{x}" for x in dict.fromkeys(s.mac for s in known))]
     if server_precedence:
         parts.append("%SERVER_PRECEDENCE")
     string = ":".join(parts)
@@ -618,54 +785,58 @@ def build_priority(
         ids = prio.cipher_suite_ids()
     finally:
         prio.close()
-    nums = [_VERSION_KEYWORDS[v][0] for v in versions]
+    nums = [_VERSIONS[v][0] for v in versions]
 
     def usable(sid: int) -> bool:
-        info = table.get(sid)
-        if info is None:
-            return False
-        if info.min_version == _GNUTLS_TLS1_3:
-            return _GNUTLS_TLS1_3 in nums
-        return any(info.min_version <= n < _GNUTLS_TLS1_3 for n in nums)
+        v = table[sid].min_version
+        return _TLS1_3 in nums if v == _TLS1_3 else any(v <= n < _TLS1_3 for n in nums)
 
-    effective = tuple(sid for sid in ids if usable(sid))
+    effective = tuple(sid for sid in ids if sid in table and usable(sid))
     if cipher_suites is None:
         return PriorityPlan(string, tuple(versions), effective, True)
     wanted = [s.id for s in known if usable(s.id)]
     extra = tuple(sid for sid in effective if sid not in wanted)
     missing = tuple(sid for sid in wanted if sid not in effective)
-    return PriorityPlan(string, tuple(versions), effective, not extra and not missing,
-                        extra, missing, tuple(unsupported))
+    return PriorityPlan(
+        string,
+        tuple(versions),
+        effective,
+        not extra and not missing,
+        extra,
+        missing,
+        tuple(unsupported),
+    )
 
 
-# --------------------------------------------------------------------------------------
+# ======================================================================================
 # Sessions
-# --------------------------------------------------------------------------------------
+# ======================================================================================
 
 
 class VerifyMode(enum.IntEnum):
     """How the peer certificate is checked."""
 
     NONE = 0  #: no verification at all
-    CHAIN = 1  #: chain to a trusted CA, validity dates; no name check
-    HOSTNAME = 2  #: CHAIN plus the server name (DNS name or IP literal); clients only
+    CHAIN = 1  #: chain to a trusted CA and validity dates; no name check
+    HOSTNAME = 2  #: CHAIN plus the DNS name or IP literal (clients; servers treat it as CHAIN)
 
 
 class CertRequest(enum.IntEnum):
-    """Server-side client-certificate policy (``gnutls_certificate_request_t`` values)."""
+    """Server-side client-certificate policy (values of ``gnutls_certificate_request_t``)."""
 
     NONE = 0
     REQUEST = 1
     REQUIRE = 2
 
 
+#: ``callback(session, server_name_or_None) -> Credentials | None`` (see :class:`Session`).
 SNICallback = Callable[["Session", "str | None"], "Credentials | None"]
 
 
 class _Transport:
-    """Memory buffers plus the slot where a callback stores its exception."""
+    """The memory buffers, and the slots where callbacks leave results for Python."""
 
-    __slots__ = ("eof", "error", "hook_alert", "incoming", "outgoing")
+    __slots__ = ("eof", "error", "hook_alert", "incoming", "outgoing", "verify_status")
 
     def __init__(self) -> None:
         self.incoming = bytearray()
@@ -673,14 +844,16 @@ class _Transport:
         self.eof = False
         self.error: BaseException | None = None
         self.hook_alert: int | None = None
+        self.verify_status: int | None = None
 
 
-def _make_transport_callbacks(t: _Transport, c: Any) -> tuple[Any, Any, Any]:
+def _transport_callbacks(t: _Transport, c: Any) -> tuple[Any, Any, Any]:
+    # The transport pointer GnuTLS hands back is the session itself (for set_errno).
     def push(ptr: int | None, data: int | None, size: int) -> int:
         try:
             t.outgoing += ctypes.string_at(data or 0, size)
             return size
-        except BaseException as exc:  # noqa: BLE001 - must never reach C
+        except BaseException as exc:  # must never reach C
             t.error = exc
             c.gnutls_transport_set_errno(ptr, errno.EIO)
             return -1
@@ -695,10 +868,10 @@ def _make_transport_callbacks(t: _Transport, c: Any) -> tuple[Any, Any, Any]:
                 return -1
             src = (ctypes.c_char * n).from_buffer(t.incoming)
             ctypes.memmove(buf or 0, src, n)
-            del src
+            del src  # release the buffer export before resizing
             del t.incoming[:n]
             return n
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             t.error = exc
             c.gnutls_transport_set_errno(ptr, errno.EIO)
             return -1
@@ -709,31 +882,124 @@ def _make_transport_callbacks(t: _Transport, c: Any) -> tuple[Any, Any, Any]:
     return _PUSH_FUNC(push), _PULL_FUNC(pull), _PULL_TIMEOUT_FUNC(pull_timeout)
 
 
-def _ip_literal(name: str) -> bytes | None:
+def _optional_cert_verifier(t: _Transport, c: Any) -> Callable[[int | None], int]:
+    """Verify a client certificate if one was sent. (GnuTLS's auto-verification also
+    rejects a missing certificate, which is wrong for ``CertRequest.REQUEST``.)"""
+
+    def verify(ptr: int | None) -> int:
+        try:
+            count, status = ctypes.c_uint(), ctypes.c_uint()
+            if not c.gnutls_certificate_get_peers(ptr, ctypes.byref(count)) or not count.value:
+                return 0
+            rc = int(c.gnutls_certificate_verify_peers2(ptr, ctypes.byref(status)))
+            if rc < 0:
+                return rc
+            t.verify_status = status.value
+            return E_CERTIFICATE_VERIFICATION_ERROR if status.value else 0
+        except BaseException as exc:
+            t.error = exc
+            return E_INTERNAL_ERROR
+
+    return verify
+
+
+def _has_dns_san(c: Any, der: bytes) -> bool:
+    """Whether the DER certificate has at least one dNSName subjectAltName."""
+    crt = ctypes.c_void_p()
+    if int(c.gnutls_x509_crt_init(ctypes.byref(crt))) < 0:
+        raise MemoryError("gnutls_x509_crt_init failed")
     try:
-        return ipaddress.ip_address(name.strip("[]")).packed
-    except ValueError:
-        return None
+        buf = _InBuffer(der)
+        if int(c.gnutls_x509_crt_import(crt, ctypes.byref(buf.datum), _FMT_DER)) < 0:
+            return False
+        out = ctypes.create_string_buffer(1024)
+        seq = 0
+        while True:
+            size = ctypes.c_size_t(len(out))
+            kind = int(
+                c.gnutls_x509_crt_get_subject_alt_name(crt, seq, out, ctypes.byref(size), None)
+            )
+            if kind == _E_SHORT_MEMORY_BUFFER:
+                out = ctypes.create_string_buffer(size.value + 1)
+                continue
+            if kind < 0:
+                return False
+            if kind == _SAN_DNSNAME:
+                return True
+            seq += 1
+    finally:
+        c.gnutls_x509_crt_deinit(crt)
+
+
+def _hostname_verifier(t: _Transport, c: Any, vdata: _TypedVData) -> Callable[[int | None], int]:
+    """GnuTLS's own check of the chain and the DNS name, minus its fallback to the subject
+    CN: a certificate without any dNSName subjectAltName does not match a host name (as
+    with OpenSSL's ``hostname_checks_common_name = False``)."""
+
+    def verify(ptr: int | None) -> int:
+        try:
+            status = ctypes.c_uint()
+            rc = int(
+                c.gnutls_certificate_verify_peers(ptr, ctypes.byref(vdata), 1, ctypes.byref(status))
+            )
+            if rc < 0:
+                return rc
+            value = status.value
+            if value == 0:
+                count = ctypes.c_uint()
+                peers = c.gnutls_certificate_get_peers(ptr, ctypes.byref(count))
+                leaf = ctypes.string_at(peers[0].data, peers[0].size) if count.value else b""
+                if not _has_dns_san(c, leaf):
+                    value = _STATUS_INVALID | _STATUS_UNEXPECTED_OWNER
+            t.verify_status = value
+            return E_CERTIFICATE_VERIFICATION_ERROR if value else 0
+        except BaseException as exc:
+            t.error = exc
+            return E_INTERNAL_ERROR
+
+    return verify
+
+
+def _sni_hook(wself: weakref.ref[Session]) -> Callable[[int | None], int]:
+    def hook(ptr: int | None) -> int:
+        sess = wself()
+        if sess is None or sess._sni_callback is None:
+            return 0
+        try:
+            new = sess._sni_callback(sess, sess.server_name())
+            if new is not None:
+                rc = sess._lib.c.gnutls_credentials_set(ptr, _CRD_CERTIFICATE, new.handle)
+                _check(rc, "switch credentials")
+                sess._credentials.append(new)
+            return 0
+        except BaseException as exc:  # re-raised by Session.handshake()
+            sess._t.error = exc
+            alert = exc.alert if isinstance(exc, GnuTLSError) else None
+            sess._t.hook_alert = _A_HANDSHAKE_FAILURE if alert is None else alert
+            return E_USER_ERROR
+
+    return hook
 
 
 class Session:
     """One TLS connection driven entirely through memory buffers.
 
-    :param credentials: trust anchors and (servers: required; clients: optional) own chain.
+    :param credentials: trust anchors, and the own chain (required for servers).
     :param server_side: True for a server, False for a client.
-    :param priority: a :class:`Priority` or priority string (see :func:`build_priority`).
-    :param verify: :class:`VerifyMode`. On servers it applies to client certificates and
-        HOSTNAME means CHAIN. Clients with HOSTNAME need *server_hostname*.
-    :param server_hostname: clients: sent as SNI unless it is an IP literal, and the name
-        (DNS name or IP address) the certificate must match under ``VerifyMode.HOSTNAME``.
-    :param alpn_protocols: ALPN ids in preference order (at most 8, each 1..31 bytes -- a
-        GnuTLS 3.7 limit). Servers pick by their own order.
-    :param client_cert: servers: whether to request/require a client certificate.
-    :param sni_callback: servers: called as ``cb(session, name_or_None)`` after the
-        ClientHello; return replacement :class:`Credentials` or None to keep the current
-        ones. If it raises, the handshake fails with a fatal alert (the exception's
-        ``.alert`` if it is a :class:`GnuTLSError` with one, else handshake_failure) and
-        the exception propagates out of :meth:`handshake`.
+    :param priority: a :class:`Priority` or a priority string (see :func:`build_priority`).
+    :param verify: a :class:`VerifyMode`; on servers it applies to client certificates.
+    :param server_hostname: clients: sent as SNI unless it is an IP literal, and the DNS
+        name or IP address the certificate must match under ``VerifyMode.HOSTNAME``
+        (which requires it).
+    :param alpn_protocols: ALPN ids in preference order; at most 8 of 1..31 bytes each (a
+        GnuTLS 3.7 limit, :class:`ValueError` otherwise). Servers choose by their own order.
+    :param client_cert: servers: a :class:`CertRequest`.
+    :param sni_callback: servers: called as ``cb(session, server_name_or_None)`` once the
+        ClientHello is parsed; return new :class:`Credentials` to switch certificates, or
+        None. If it raises, the handshake fails, a fatal alert is queued (the exception's
+        ``.alert`` if it is a :class:`GnuTLSError` that has one, else handshake_failure),
+        and :meth:`handshake` re-raises the exception.
+    :raises ValueError: inconsistent arguments. :raises GnuTLSError: GnuTLS refused them.
     """
 
     def __init__(
@@ -751,104 +1017,112 @@ class Session:
         self._lib = load()
         c = self._lib.c
         self._handle: int | None = None
-        self._priority = priority if isinstance(priority, Priority) else Priority(priority)
-        self._credentials = [credentials]  # keeps every credential set on the session alive
         self.server_side = server_side
         self.server_hostname = server_hostname
         self._sni_callback = sni_callback
-        self._done = False
-        self._bye_sent = False
+        self._credentials = [credentials]  # keeps every credential set on the session alive
+        self._done = self._bye_sent = False
+        self._fatal: BaseException | None = None
         self._rbuf = ctypes.create_string_buffer(0)
         self._t = _Transport()
-
-        if server_side and (server_hostname is not None):
+        self._keep: list[Any] = []  # C data GnuTLS points to for the session's lifetime
+        if server_side and server_hostname is not None:
             raise ValueError("server_hostname is for client sessions")
         if not server_side and (sni_callback is not None or client_cert != CertRequest.NONE):
             raise ValueError("sni_callback and client_cert are for server sessions")
-        if verify == VerifyMode.HOSTNAME and not server_side and not server_hostname:
+        if not server_side and verify == VerifyMode.HOSTNAME and not server_hostname:
             raise ValueError("VerifyMode.HOSTNAME needs server_hostname")
         protos = [bytes(p) for p in alpn_protocols]
         if len(protos) > _ALPN_MAX_PROTOCOLS or any(
-                not 0 < len(p) <= _ALPN_MAX_NAME for p in protos):
-            raise ValueError(f"GnuTLS accepts at most {_ALPN_MAX_PROTOCOLS} ALPN protocols "
-                             f"of 1..{_ALPN_MAX_NAME} bytes each")
+            not 0 < len(p) <= _ALPN_MAX_NAME for p in protos
+        ):
+            raise ValueError(
+                f"GnuTLS accepts at most {_ALPN_MAX_PROTOCOLS} ALPN protocols "
+                f"of 1..{_ALPN_MAX_NAME} bytes each"
+            )
+        self._priority = priority if isinstance(priority, Priority) else Priority(priority)
 
         handle = ctypes.c_void_p()
-        flags = (_GNUTLS_SERVER if server_side else _GNUTLS_CLIENT) | _GNUTLS_NONBLOCK
-        _check(int(c.gnutls_init(ctypes.byref(handle), flags)), "gnutls_init")
-        self._handle = h = handle.value
-        _check(int(c.gnutls_priority_set(h, self._priority.handle)), "set priority")
-        _check(int(c.gnutls_credentials_set(h, _GNUTLS_CRD_CERTIFICATE, credentials.handle)),
-               "set credentials")
+        flags = (_SERVER if server_side else _CLIENT) | _NONBLOCK
+        _check(c.gnutls_init(ctypes.byref(handle), flags), "gnutls_init")
+        self._handle = h = int(handle.value or 0)
+        _check(c.gnutls_priority_set(h, self._priority.handle), "set priority")
+        _check(c.gnutls_credentials_set(h, _CRD_CERTIFICATE, credentials.handle), "credentials")
         c.gnutls_handshake_set_timeout(h, 0)
-
-        self._callbacks = _make_transport_callbacks(self._t, c)
-        c.gnutls_transport_set_ptr(h, h)  # callbacks get the session back for set_errno
-        c.gnutls_transport_set_push_function(h, self._callbacks[0])
-        c.gnutls_transport_set_pull_function(h, self._callbacks[1])
-        c.gnutls_transport_set_pull_timeout_function(h, self._callbacks[2])
-
+        push, pull, pull_timeout = _transport_callbacks(self._t, c)
+        self._keep += [push, pull, pull_timeout]
+        c.gnutls_transport_set_ptr(h, h)
+        c.gnutls_transport_set_push_function(h, push)
+        c.gnutls_transport_set_pull_function(h, pull)
+        c.gnutls_transport_set_pull_timeout_function(h, pull_timeout)
         if protos:
             bufs = [_InBuffer(p) for p in protos]
             arr = (_Datum * len(bufs))(*[b.datum for b in bufs])
-            _check(int(c.gnutls_alpn_set_protocols(
-                h, arr, len(bufs), _GNUTLS_ALPN_SERVER_PRECEDENCE if server_side else 0)),
-                "set ALPN protocols")
-
-        # GnuTLS keeps pointers to the verification data: they live as long as the session.
-        self._vdata: Any = None
+            alpn_flags = _ALPN_SERVER_PRECEDENCE if server_side else 0
+            _check(c.gnutls_alpn_set_protocols(h, arr, len(bufs), alpn_flags), "set ALPN")
         if server_side:
-            if client_cert != CertRequest.NONE:
-                c.gnutls_certificate_server_set_request(h, int(client_cert))
-                if verify != VerifyMode.NONE:
-                    c.gnutls_session_set_verify_cert(h, None, 0)
-            if sni_callback is not None:
-                self._hook = _HOOK_FUNC(self._make_hook(weakref.ref(self)))
-                c.gnutls_handshake_set_post_client_hello_function(h, self._hook)
+            self._setup_server(c, h, verify, client_cert)
         else:
-            ip = _ip_literal(server_hostname) if server_hostname else None
-            if server_hostname and ip is None:
-                name = server_hostname.encode("idna") if not server_hostname.isascii() \
-                    else server_hostname.encode()
-                _check(int(c.gnutls_server_name_set(h, _GNUTLS_NAME_DNS, name, len(name))),
-                       "set SNI")
-                if verify == VerifyMode.HOSTNAME:
-                    self._vdata = ctypes.create_string_buffer(name)
-                    c.gnutls_session_set_verify_cert(h, self._vdata, 0)
-            elif ip is not None and verify == VerifyMode.HOSTNAME:
-                raw = ctypes.create_string_buffer(ip, len(ip))
-                vd = _TypedVData(_GNUTLS_DT_IP_ADDRESS, ctypes.cast(raw, ctypes.c_void_p), len(ip))
-                self._vdata = (raw, vd)
-                c.gnutls_session_set_verify_cert2(h, ctypes.byref(vd), 1, 0)
-            if verify == VerifyMode.CHAIN:
-                c.gnutls_session_set_verify_cert(h, None, 0)
+            self._setup_client(c, h, verify, server_hostname)
 
-    # -- callbacks -----------------------------------------------------------------
+    def _setup_server(self, c: Any, h: int, verify: VerifyMode, client_cert: CertRequest) -> None:
+        if client_cert != CertRequest.NONE:
+            self._client_auth(c, h, verify, client_cert)
+        if self._sni_callback is not None:
+            hook = _SESSION_FUNC(_sni_hook(weakref.ref(self)))
+            self._keep.append(hook)
+            c.gnutls_handshake_set_post_client_hello_function(h, hook)
 
-    @staticmethod
-    def _make_hook(wself: weakref.ref[Session]) -> Callable[[int | None], int]:
-        def hook(ptr: int | None) -> int:
-            sess = wself()
-            if sess is None or sess._sni_callback is None:
-                return 0
-            try:
-                new = sess._sni_callback(sess, sess.server_name())
-                if new is not None:
-                    _check(int(sess._lib.c.gnutls_credentials_set(
-                        ptr, _GNUTLS_CRD_CERTIFICATE, new.handle)), "switch credentials")
-                    sess._credentials.append(new)
-                return 0
-            except BaseException as exc:  # noqa: BLE001 - re-raised by handshake()
-                sess._t.error = exc
-                alert = exc.alert if isinstance(exc, GnuTLSError) else None
-                sess._t.hook_alert = _GNUTLS_A_HANDSHAKE_FAILURE if alert is None else alert
-                return E_USER_ERROR
-        return hook
+    def _client_auth(self, c: Any, h: int, verify: VerifyMode, client_cert: CertRequest) -> None:
+        c.gnutls_certificate_server_set_request(h, int(client_cert))
+        if client_cert == CertRequest.NONE or verify == VerifyMode.NONE:
+            return
+        if client_cert == CertRequest.REQUIRE:
+            c.gnutls_session_set_verify_cert(h, None, 0)
+        else:
+            func = _SESSION_FUNC(_optional_cert_verifier(self._t, c))
+            self._keep.append(func)
+            c.gnutls_session_set_verify_function(h, func)
 
-    # -- buffers -----------------------------------------------------------------
+    def set_client_cert_policy(self, client_cert: CertRequest, verify: VerifyMode) -> None:
+        """Servers: change the client-certificate policy before the server's first flight
+        (from the ``sni_callback``, which runs after the ClientHello is parsed).
+
+        Going back to :attr:`CertRequest.NONE` stops asking; no certificate is then
+        processed, so no verification runs.
+        """
+        if not self.server_side:
+            raise ValueError("the client-certificate policy is for server sessions")
+        self._client_auth(self._lib.c, self.handle, verify, client_cert)
+
+    def _setup_client(self, c: Any, h: int, verify: VerifyMode, hostname: str | None) -> None:
+        ip = None
+        if hostname:
+            with contextlib.suppress(ValueError):
+                ip = ipaddress.ip_address(hostname.strip("[]")).packed
+        if hostname and ip is None:  # a DNS name: SNI, and maybe the name to verify
+            name = hostname.encode("ascii" if hostname.isascii() else "idna")
+            _check(c.gnutls_server_name_set(h, _NAME_DNS, name, len(name)), "set SNI")
+            if verify == VerifyMode.HOSTNAME:
+                cname = ctypes.create_string_buffer(name)
+                vdata = _TypedVData(_DT_DNS_HOSTNAME, ctypes.cast(cname, ctypes.c_void_p), 0)
+                func = _SESSION_FUNC(_hostname_verifier(self._t, c, vdata))
+                self._keep += [cname, vdata, func]
+                c.gnutls_session_set_verify_function(h, func)
+                return
+        elif ip is not None and verify == VerifyMode.HOSTNAME:  # IP literal: no SNI
+            raw = ctypes.create_string_buffer(ip, len(ip))
+            vdata = _TypedVData(_DT_IP_ADDRESS, ctypes.cast(raw, ctypes.c_void_p), len(ip))
+            self._keep += [raw, vdata]
+            c.gnutls_session_set_verify_cert2(h, ctypes.byref(vdata), 1, 0)
+            return
+        if verify != VerifyMode.NONE:
+            c.gnutls_session_set_verify_cert(h, None, 0)
+
+    # -- buffers ---------------------------------------------------------------------
 
     def receive(self, data: bytes | bytearray | memoryview) -> None:
-        """Queue bytes from the peer; ``b""`` marks the transport's EOF."""
+        """Queue bytes that arrived from the peer; ``b""`` records the transport's EOF."""
         if not data:
             self._t.eof = True
         elif self._t.eof:
@@ -863,155 +1137,188 @@ class Session:
         return data
 
     def peek(self, n: int = -1) -> bytes:
-        """Up to *n* (all if negative) pending outgoing bytes, without removing them."""
+        """Up to *n* (all if negative) outgoing bytes, without removing them."""
         return bytes(self._t.outgoing if n < 0 else self._t.outgoing[:n])
 
     def consume(self, n: int) -> None:
-        """Drop the first *n* outgoing bytes (after the caller sent them)."""
+        """Drop the first *n* outgoing bytes (once the caller has sent them)."""
         del self._t.outgoing[:n]
 
     def outgoing_len(self) -> int:
+        """Bytes waiting to be sent to the peer."""
         return len(self._t.outgoing)
 
     def incoming_len(self) -> int:
-        """Bytes received but not yet taken by GnuTLS (which may hold more internally)."""
+        """Received bytes GnuTLS has not taken yet (it may buffer more internally)."""
         return len(self._t.incoming)
 
     def pending(self) -> int:
-        """Decrypted application bytes GnuTLS holds (``gnutls_record_check_pending``)."""
+        """Decrypted bytes GnuTLS holds, readable without input (``record_check_pending``)."""
         return int(self._lib.c.gnutls_record_check_pending(self.handle))
 
     @property
     def eof_received(self) -> bool:
+        """Whether :meth:`receive` was given the transport's EOF (``b""``)."""
         return self._t.eof
 
-    # -- TLS operations -------------------------------------------------------------
+    # -- TLS operations --------------------------------------------------------------
 
     @property
     def handle(self) -> int:
+        """The ``gnutls_session_t`` (ValueError once closed)."""
         if self._handle is None:
             raise ValueError("session is closed")
         return self._handle
 
     @property
     def handshake_done(self) -> bool:
+        """Whether the handshake completed."""
         return self._done
 
     def handshake(self) -> bool:
-        """Advance the handshake: True when complete; :class:`WantRead` when it needs input.
+        """Advance the handshake; True once complete.
 
+        :raises WantRead: input is needed (flush :meth:`outgoing` first).
         :raises VerifyError: the peer certificate failed verification.
         :raises RaggedEOFError: the transport closed mid-handshake.
         :raises GnuTLSError: any other failure, e.g. a fatal alert from the peer.
         """
+        self._raise_if_dead()
         if self._done:
             return True
-        c = self._lib.c
+        c, h = self._lib.c, self.handle
         while True:
-            rc = int(c.gnutls_handshake(self.handle))
-            self._reraise_callback_error()
+            before = len(self._t.incoming)
+            rc = int(c.gnutls_handshake(h))
+            self._after_call(rc, "handshake")
             if rc == E_SUCCESS:
                 self._done = True
                 return True
             if rc in (E_AGAIN, E_INTERRUPTED):
+                if 0 < len(self._t.incoming) < before:
+                    continue
                 raise WantRead("handshake needs more data")
-            if rc == E_WARNING_ALERT_RECEIVED and c.gnutls_alert_get(self.handle) not in (
-                    _GNUTLS_A_CLOSE_NOTIFY,):
+            if rc == E_WARNING_ALERT_RECEIVED and c.gnutls_alert_get(h) != _A_CLOSE_NOTIFY:
                 continue
             self._fail(rc, "handshake")
 
     def read(self, n: int = 16384) -> bytes:
         """Up to *n* decrypted bytes; ``b""`` once the peer's close_notify arrived.
 
-        :raises WantRead: no application data can be produced yet.
+        Completes the handshake first if needed.
+
+        :raises WantRead: no application data is available yet.
         :raises RaggedEOFError: transport EOF without close_notify.
         """
+        self.handshake()
         if n <= 0:
             return b""
         c = self._lib.c
         if len(self._rbuf) < n:
             self._rbuf = ctypes.create_string_buffer(n)
         while True:
+            before = len(self._t.incoming)
             rc = int(c.gnutls_record_recv(self.handle, self._rbuf, n))
-            self._reraise_callback_error()
-            if rc > 0:
+            self._after_call(rc, "read")
+            if rc >= 0:
                 return self._rbuf.raw[:rc]
-            if rc == 0:
-                return b""
             if rc in (E_AGAIN, E_INTERRUPTED):
+                if 0 < len(self._t.incoming) < before:  # a TLS 1.3 post-handshake record
+                    continue
                 raise WantRead("no application data yet")
-            if rc == E_REHANDSHAKE:  # TLS 1.2 HelloRequest: decline politely
-                c.gnutls_alert_send(self.handle, _GNUTLS_AL_WARNING, _GNUTLS_A_NO_RENEGOTIATION)
+            if rc == E_REHANDSHAKE:  # a TLS 1.2 HelloRequest: decline
+                c.gnutls_alert_send(self.handle, _AL_WARNING, _A_NO_RENEGOTIATION)
                 continue
-            if rc == E_WARNING_ALERT_RECEIVED:
-                continue
-            self._fail(rc, "read")
+            if rc != E_WARNING_ALERT_RECEIVED:
+                self._fail(rc, "read")
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        """Encrypt all of *data* into the outgoing buffer; returns ``len(data)``."""
+        """Encrypt all of *data* into the outgoing buffer; returns ``len(data)``.
+
+        Completes the handshake first if needed (and may raise :class:`WantRead` for that).
+        """
+        self.handshake()
+        if self._bye_sent:
+            raise GnuTLSError(E_INVALID_SESSION, "write after bye()")
         buf = bytes(data)
         total, off, stalls = len(buf), 0, 0
-        if not total:
-            return 0
-        c = self._lib.c
         keep = ctypes.c_char_p(buf)  # points into buf without copying
         base = ctypes.cast(keep, ctypes.c_void_p).value or 0
+        c = self._lib.c
         while off < total:
             rc = int(c.gnutls_record_send(self.handle, base + off, total - off))
-            self._reraise_callback_error()
+            self._after_call(rc, "write")
             if rc > 0:
                 off += rc
-                continue
-            if rc in (E_AGAIN, E_INTERRUPTED) and stalls < 8:
-                # Per the GnuTLS contract, resume the interrupted record with (NULL, 0).
+            elif rc in (E_AGAIN, E_INTERRUPTED) and stalls < 8:
+                # Not expected (push never fails); GnuTLS's contract is to resume the
+                # interrupted record by calling again with (NULL, 0).
                 stalls += 1
                 rc = int(c.gnutls_record_send(self.handle, None, 0))
-                self._reraise_callback_error()
-                if rc > 0:
-                    off += rc
-                continue
-            self._fail(rc, "write")
+                self._after_call(rc, "write")
+                off += max(rc, 0)
+            else:
+                self._fail(rc, "write")
         return total
 
     def bye(self) -> None:
-        """Queue a close_notify (``gnutls_bye(GNUTLS_SHUT_WR)``); idempotent."""
-        if self._bye_sent:
+        """Queue a close_notify (``gnutls_bye(GNUTLS_SHUT_WR)``). Idempotent; does nothing
+        on a session that failed fatally."""
+        if self._bye_sent or self._fatal is not None:
             return
-        rc = int(self._lib.c.gnutls_bye(self.handle, _GNUTLS_SHUT_WR))
-        self._reraise_callback_error()
         self._bye_sent = True
+        rc = int(self._lib.c.gnutls_bye(self.handle, _SHUT_WR))
+        self._after_call(rc, "bye")
         _check(rc, "bye")
 
-    # -- failure handling ---------------------------------------------------------------
+    # -- failures --------------------------------------------------------------------
 
-    def _reraise_callback_error(self) -> None:
+    def _raise_if_dead(self) -> None:
+        if self._fatal is not None:
+            raise self._fatal.with_traceback(None)
+
+    def _after_call(self, rc: int, context: str) -> None:
+        """Re-raise an exception a callback stashed during the last C call."""
         exc, self._t.error = self._t.error, None
         if exc is None:
             return
         alert, self._t.hook_alert = self._t.hook_alert, None
         if alert is not None:
-            self._lib.c.gnutls_alert_send(self.handle, _GNUTLS_AL_FATAL, alert)
+            self._lib.c.gnutls_alert_send(self.handle, _AL_FATAL, alert)
+        if rc < 0 and self._lib.c.gnutls_error_is_fatal(rc):
+            self._fatal = GnuTLSError(rc, f"{context} aborted by {exc!r}", alert_sent=alert)
         raise exc
 
     def _fail(self, rc: int, context: str) -> None:
-        c = self._lib.c
-        h = self.handle
+        c, h = self._lib.c, self.handle
         received = sent = None
         if rc in (E_FATAL_ALERT_RECEIVED, E_WARNING_ALERT_RECEIVED):
             received = int(c.gnutls_alert_get(h))
-        elif rc != E_PREMATURE_TERMINATION and c.gnutls_error_is_fatal(rc):
+        elif self.server_side and rc in (E_NO_CERTIFICATE_FOUND, E_CERTIFICATE_REQUIRED):
+            # GnuTLS would map this to decode_error; peers expect these (RFC 5246/8446).
+            tls13 = int(c.gnutls_protocol_get_version(h)) == _TLS1_3
+            sent = _A_CERTIFICATE_REQUIRED if tls13 else _A_HANDSHAKE_FAILURE
+            c.gnutls_alert_send(h, _AL_FATAL, sent)
+        elif rc not in (E_PREMATURE_TERMINATION, E_INVALID_SESSION) and c.gnutls_error_is_fatal(rc):
             level = ctypes.c_int()
             alert = int(c.gnutls_error_to_alert(rc, ctypes.byref(level)))
             if alert >= 0 and int(c.gnutls_alert_send_appropriate(h, rc)) >= 0:
                 sent = alert
+        exc: GnuTLSError
         if rc == E_CERTIFICATE_VERIFICATION_ERROR:
-            status = int(c.gnutls_session_get_verify_cert_status(h))
-            raise VerifyError(rc, status, _status_text(status), sent)
-        if rc == E_PREMATURE_TERMINATION:
-            raise RaggedEOFError(rc, f"{context}: transport closed without close_notify")
-        raise GnuTLSError(rc, context, alert=received, alert_sent=sent)
+            status = self._t.verify_status
+            if status is None:
+                status = int(c.gnutls_session_get_verify_cert_status(h))
+            exc = VerifyError(rc, status, _status_text(status), sent)
+        elif rc == E_PREMATURE_TERMINATION:
+            exc = RaggedEOFError(rc, f"{context}: transport closed without close_notify")
+        else:
+            exc = GnuTLSError(rc, context, alert=received, alert_sent=sent)
+        if c.gnutls_error_is_fatal(rc) or not self._done:
+            self._fatal = exc
+        raise exc
 
-    # -- session information -------------------------------------------------------------
+    # -- session information ---------------------------------------------------------
 
     def version(self) -> str | None:
         """``"TLSv1.2"`` or ``"TLSv1.3"`` (or older) once the handshake is done, else None."""
@@ -1019,47 +1326,50 @@ class Session:
             return None
         return _PROTOCOLS.get(int(self._lib.c.gnutls_protocol_get_version(self.handle)))
 
-    def cipher_suite_id(self) -> int | None:
-        """IANA id of the negotiated suite (e.g. 0x1301, 0xC02F), or None before handshake."""
-        info = self.cipher_suite()
-        return info.id if info else None
-
-    def cipher_suite(self) -> _SuiteInfo | None:
-        """The negotiated suite's table entry (``.id``, ``.name``, ``.cipher``...)."""
+    def cipher_suite(self) -> CipherSuite | None:
+        """The negotiated suite, or None before the handshake completes."""
         if not self._done:
             return None
         c, h = self._lib.c, self.handle
-        tls13 = int(c.gnutls_protocol_get_version(h)) == _GNUTLS_TLS1_3
-        kx, cipher, mac = int(c.gnutls_kx_get(h)), int(c.gnutls_cipher_get(h)), int(c.gnutls_mac_get(h))
-        for info in cipher_suite_table().values():
-            if info.cipher_id != cipher or info.mac_id != mac:
-                continue
-            if tls13 and info.min_version == _GNUTLS_TLS1_3:
-                return info
-            if not tls13 and info.min_version < _GNUTLS_TLS1_3 and info.kx_id == kx:
-                return info
+        tls13 = int(c.gnutls_protocol_get_version(h)) == _TLS1_3
+        kx, cipher, mac = (
+            int(c.gnutls_kx_get(h)),
+            int(c.gnutls_cipher_get(h)),
+            int(c.gnutls_mac_get(h)),
+        )
+        for s in cipher_suite_table().values():
+            if (s.cipher_id, s.mac_id) == (cipher, mac) and (
+                s.min_version == _TLS1_3 if tls13 else (s.min_version < _TLS1_3 and s.kx_id == kx)
+            ):
+                return s
         return None
+
+    def cipher_suite_id(self) -> int | None:
+        """IANA id of the negotiated suite (e.g. 0x1301, 0xC02F), or None."""
+        suite = self.cipher_suite()
+        return suite.id if suite else None
 
     def alpn(self) -> bytes | None:
         """The negotiated ALPN protocol, or None."""
         datum = _Datum()
         rc = int(self._lib.c.gnutls_alpn_get_selected_protocol(self.handle, ctypes.byref(datum)))
-        if rc < 0 or not datum.data:
-            return None
-        return ctypes.string_at(datum.data, datum.size)
+        return ctypes.string_at(datum.data, datum.size) if rc >= 0 and datum.data else None
 
     def server_name(self) -> str | None:
-        """Servers: the SNI host name the client sent (``gnutls_server_name_get``), or None."""
+        """Servers: the SNI host name the client sent, or None."""
         buf = ctypes.create_string_buffer(256)
         size, kind = ctypes.c_size_t(len(buf)), ctypes.c_uint()
-        rc = int(self._lib.c.gnutls_server_name_get(
-            self.handle, buf, ctypes.byref(size), ctypes.byref(kind), 0))
-        if rc < 0 or kind.value != _GNUTLS_NAME_DNS:
+        rc = int(
+            self._lib.c.gnutls_server_name_get(
+                self.handle, buf, ctypes.byref(size), ctypes.byref(kind), 0
+            )
+        )
+        if rc < 0 or kind.value != _NAME_DNS:
             return None
-        return buf.raw[:size.value].rstrip(b"\0").decode("ascii", errors="replace")
+        return buf.raw[: size.value].rstrip(b"\0").decode("ascii", errors="replace")
 
     def peer_certificate_chain_der(self) -> list[bytes]:
-        """The peer's certificate chain as sent (leaf first), DER; empty if none."""
+        """The certificates the peer sent (leaf first), DER; empty if none."""
         count = ctypes.c_uint()
         arr = self._lib.c.gnutls_certificate_get_peers(self.handle, ctypes.byref(count))
         if not arr:
@@ -1072,26 +1382,14 @@ class Session:
         return chain[0] if chain else None
 
     def close(self) -> None:
-        """``gnutls_deinit``; idempotent. Does not send close_notify (see :meth:`bye`)."""
+        """``gnutls_deinit``; idempotent. Sends nothing (see :meth:`bye`)."""
         handle, self._handle = self._handle, None
         if handle is not None:
             self._lib.c.gnutls_deinit(handle)
 
     def __del__(self) -> None:
-        with contextlib.suppress(Exception):  # e.g. at interpreter shutdown
+        # No module globals (contextlib) here: they may be gone at interpreter shutdown.
+        try:  # noqa: SIM105
             self.close()
-
-
-def _status_text(status: int) -> str:
-    lib = load()
-    if status == 0xFFFFFFFF:  # verification never ran (no certificate)
-        return "no certificate was verified"
-    out = _Datum()
-    rc = int(lib.c.gnutls_certificate_verification_status_print(
-        status, _GNUTLS_CRT_X509, ctypes.byref(out), 0))
-    if rc < 0 or not out.data:
-        return f"verification status 0x{status:x}"
-    try:
-        return ctypes.string_at(out.data, out.size).decode(errors="replace").strip()
-    finally:
-        lib.free(out.data)
+        except Exception:
+            pass

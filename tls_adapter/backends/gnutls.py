@@ -1,0 +1,617 @@
+"""The GnuTLS backend: the system ``libgnutls``, driven through ctypes (``_gnutls_ffi``).
+
+Each context builds its GnuTLS objects once, in the constructor: one
+``gnutls_certificate_credentials_t`` (trust anchors and the own chain) and one parsed
+``gnutls_priority_t`` (versions and cipher suites). Every connection is a new
+``gnutls_session_t`` over memory buffers that shares them. Sockets are driven by the
+generic pump in ``tls_adapter._socket``; nothing here touches a socket.
+
+How the configuration maps onto GnuTLS:
+
+* **Trust.** ``TrustStore.system()`` is GnuTLS's own system store
+  (``gnutls_certificate_set_x509_system_trust``), or, when ``SSL_CERT_FILE`` or
+  ``SSL_CERT_DIR`` is set, exactly what they name (as with the OpenSSL backends); it is
+  loaded once per context. Files, ``certifi``, hashed directories and buffers are
+  loaded as given.
+* **Verification** runs inside the handshake and is done by GnuTLS itself: the chain
+  and dates always (unless ``validate_certificates=False``), plus the DNS name or IP
+  address when the client checks the hostname. IP literals are never sent as SNI.
+* **Versions** TLS 1.0 to 1.3 (TLS 1.0/1.1 only with a cipher list that has suites for
+  them: the default list is AEAD-only, so they are left out). SSL 3.0 is refused.
+* **Ciphers.** GnuTLS priority strings enable the cross product of key exchange x
+  cipher x MAC keywords, so not every list can be expressed. A list that would also
+  enable suites nobody asked for is refused with :class:`ConfigurationError` naming
+  them (fail closed). One exception keeps the default working: a TLS 1.3 suite whose
+  cipher would drag in unrequested TLS 1.2 suites (the CCM suites next to ECDHE-ECDSA)
+  is not offered instead. Suites GnuTLS does not know are not offered; a version left
+  without any suite is switched off, and a configuration left without any is refused.
+* **ALPN** at most 8 protocols of 1..31 bytes (GnuTLS 3.7 limits, and its ALPN
+  extension cannot be replaced); more is refused.
+* **Client certificates.** A client presents its chain whenever the server asks (like
+  OpenSSL); plain GnuTLS would only send one whose issuer the server names. A server
+  with a ``trust_store`` requires and verifies one.
+* **sni_callback** runs from GnuTLS's post-ClientHello hook, once per connection. A
+  different configuration it returns gets its own cached context whose credentials
+  (chain and key, trust anchors) and client-certificate policy the connection switches
+  to; versions, ciphers and ALPN keep the original configuration's values.
+
+Errors are translated at one boundary, :func:`_translate`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import weakref
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer
+from .._ciphers import DEFAULT_CIPHER_LIST, CipherSuite, cipher_suite_from_int
+from .._config import TLSConfiguration
+from .._enums import NextProtocol, TLSVersion, protocol_bytes, protocol_from_bytes, version_rank
+from .._errors import (
+    CertificateValidationError,
+    ConfigurationError,
+    RaggedEOF,
+    TLSError,
+    WantReadError,
+    WantWriteError,
+)
+from .._trust import Certificate, PrivateKey, TrustStore
+from . import Backend, Capabilities
+from . import _gnutls_ffi as _ffi
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+__all__ = ["BACKEND", "GnuTLSBuffer", "GnuTLSClientContext", "GnuTLSServerContext"]
+
+_NAME = "gnutls"
+_HIGH_WATER = 256 * 1024
+_MAX_DERIVED = 64
+_TLS13 = 5  # gnutls_protocol_t of TLS 1.3
+_E_KEY_MISMATCH = -60  # GNUTLS_E_CERTIFICATE_KEY_MISMATCH
+#: Our versions, lowest first, with GnuTLS's protocol number and the ffi's name.
+_VERSIONS: dict[TLSVersion, tuple[int, str]] = {
+    TLSVersion.TLSv1: (2, "TLSv1"),
+    TLSVersion.TLSv1_1: (3, "TLSv1.1"),
+    TLSVersion.TLSv1_2: (4, "TLSv1.2"),
+    TLSVersion.TLSv1_3: (5, "TLSv1.3"),
+}
+_BY_NAME = {name: version for version, (_, name) in _VERSIONS.items()}
+_ALPN_MAX_PROTOCOLS, _ALPN_MAX_NAME = 8, 31
+
+
+class _SNICallbackError(Exception):
+    """Carries an exception out of the SNI hook, through GnuTLS, to :func:`_translate`."""
+
+
+# -- the error boundary -----------------------------------------------------------------
+@contextlib.contextmanager
+def _translate(building: str | None = None) -> Iterator[None]:
+    """Turn the ffi's exceptions into tls_adapter's, chaining the original.
+
+    With *building* (what is being built, for the message), every failure is a
+    :class:`ConfigurationError`: the context (or connection) cannot be made as asked.
+    """
+    try:
+        yield
+    except _ffi.WantRead as e:
+        raise WantReadError(str(e) or "more data from the network is needed") from e
+    except _ffi.RaggedEOFError as e:
+        raise RaggedEOF("the peer closed the connection without a TLS close_notify") from e
+    except _ffi.VerifyError as e:
+        raise CertificateValidationError(e.reason) from e
+    except _SNICallbackError as e:
+        cause = e.__cause__
+        raise TLSError(f"sni_callback failed: {cause!r}") from cause
+    except (_ffi.GnuTLSError, ValueError) as e:
+        if building is not None:
+            raise ConfigurationError(f"the {_NAME} backend cannot {building}: {e}") from e
+        raise TLSError(str(e)) from e
+
+
+# -- building: versions and ciphers -----------------------------------------------------
+def _suite_name(value: int) -> str:
+    suite = cipher_suite_from_int(value)
+    return suite.name if isinstance(suite, CipherSuite) else f"0x{value:04X}"
+
+
+def _usable(info: _ffi.CipherSuite, protocol: int) -> bool:
+    """Whether a GnuTLS suite can be negotiated in *protocol* (a gnutls_protocol_t)."""
+    if protocol == _TLS13:
+        return info.min_version == _TLS13
+    return info.min_version <= protocol and info.min_version < _TLS13
+
+
+def _version_range(config: TLSConfiguration) -> list[TLSVersion]:
+    """The configured versions this backend can speak, lowest first (refusing none)."""
+    for field, version in (
+        ("lowest_supported_version", config.lowest_supported_version),
+        ("highest_supported_version", config.highest_supported_version),
+    ):
+        if version in (TLSVersion.SSLv2, TLSVersion.SSLv3):
+            raise ConfigurationError(
+                f"the {_NAME} backend does not support {field}={version.name} "
+                "(this GnuTLS has no SSL 2/3)"
+            )
+    low, high = (
+        version_rank(config.lowest_supported_version),
+        version_rank(config.highest_supported_version),
+    )
+    versions = [v for v in _VERSIONS if low <= version_rank(v) <= high]
+    if not versions:  # pragma: no cover - every valid range holds a TLS version
+        raise ConfigurationError(f"the {_NAME} backend has no TLS version in the range")
+    return versions
+
+
+def _plan(config: TLSConfiguration, server_side: bool) -> _ffi.PriorityPlan:
+    """The GnuTLS priority for *config*'s versions and ciphers, exactly or not at all."""
+    table = _ffi.cipher_suite_table()
+    requested = [int(c) for c in (config.ciphers or DEFAULT_CIPHER_LIST)]
+    known = [table[c] for c in requested if c in table]
+    # Switch off the versions that none of the allowed suites can be used with.
+    versions = [
+        v for v in _version_range(config) if any(_usable(s, _VERSIONS[v][0]) for s in known)
+    ]
+    if not versions:
+        raise ConfigurationError(
+            f"the {_NAME} backend can use none of the configured ciphers with TLS "
+            f"{config.lowest_supported_version.name}..{config.highest_supported_version.name}"
+        )
+    low, high = _VERSIONS[versions[0]][1], _VERSIONS[versions[-1]][1]
+    with _translate("use the configured TLS versions and ciphers"):
+        plan = _ffi.build_priority(low, high, requested, server_precedence=server_side)
+        if plan.extra:
+            # TLS 1.3 suites name only a cipher, which GnuTLS also combines with every
+            # allowed TLS 1.2 key exchange. Rather than enable unrequested TLS 1.2 suites,
+            # do not offer such a TLS 1.3 suite (it was allowed, not required).
+            tls12_ciphers = {s.cipher for s in known if s.min_version < _TLS13}
+            extra_ciphers = {table[e].cipher for e in plan.extra if e in table}
+            dropped = {
+                s.id
+                for s in known
+                if s.min_version == _TLS13
+                and s.cipher in extra_ciphers
+                and s.cipher not in tls12_ciphers
+            }
+            if dropped:
+                plan = _ffi.build_priority(
+                    low,
+                    high,
+                    [c for c in requested if c not in dropped],
+                    server_precedence=server_side,
+                )
+    if plan.extra:
+        listed = ", ".join(_suite_name(s) for s in plan.extra)
+        raise ConfigurationError(
+            f"the {_NAME} backend cannot allow exactly the configured ciphers: GnuTLS "
+            f"priority strings would also enable {listed}; allow them too, or remove the "
+            "suites that combine into them"
+        )
+    for name in plan.versions:
+        number = _VERSIONS[_BY_NAME[name]][0]
+        if not any(_usable(table[s], number) for s in plan.suites if s in table):
+            raise ConfigurationError(
+                f"the {_NAME} backend would have no usable cipher suite for {name}: GnuTLS "
+                "does not enable any of the configured suites for it"
+            )
+    return plan
+
+
+def _check_alpn(config: TLSConfiguration) -> list[bytes]:
+    protocols = [protocol_bytes(p) for p in config.inner_protocols]
+    if len(protocols) > _ALPN_MAX_PROTOCOLS:
+        raise ConfigurationError(
+            f"the {_NAME} backend can offer at most {_ALPN_MAX_PROTOCOLS} ALPN protocols "
+            f"(inner_protocols has {len(protocols)})"
+        )
+    for protocol in protocols:
+        if len(protocol) > _ALPN_MAX_NAME:
+            raise ConfigurationError(
+                f"the {_NAME} backend can offer ALPN protocols (inner_protocols) of at most "
+                f"{_ALPN_MAX_NAME} bytes, not {len(protocol)} ({protocol[:16]!r}...)"
+            )
+    return protocols
+
+
+# -- building: credentials --------------------------------------------------------------
+def _load_system_trust(credentials: _ffi.Credentials) -> int:
+    """GnuTLS's system store, or what ``SSL_CERT_FILE``/``SSL_CERT_DIR`` name (as OpenSSL)."""
+    cafile = os.environ.get("SSL_CERT_FILE") or None
+    capath = os.environ.get("SSL_CERT_DIR") or None
+    if cafile is None and capath is None:
+        return credentials.load_system_trust()
+    count = 0
+    if cafile is not None:
+        if not os.path.isfile(cafile) and capath is None:
+            raise ConfigurationError(
+                f"the {_NAME} backend cannot load the system trust store: SSL_CERT_FILE "
+                f"names {cafile!r}, which is not a file"
+            )
+        if os.path.isfile(cafile):
+            count += credentials.load_trust_file(cafile)
+    if capath is not None:
+        for directory in capath.split(os.pathsep):
+            if os.path.isdir(directory):
+                count += credentials.load_trust_dir(directory)
+        # Like OpenSSL's lookup directory, an empty SSL_CERT_DIR is not an error: it
+        # trusts nothing, so every handshake fails validation (closed).
+        return max(count, 1)
+    return count
+
+
+def _load_trust(credentials: _ffi.Credentials, store: TrustStore) -> None:
+    with _translate(f"load trust store {store!r}"):
+        if store.kind == "system":
+            count = _load_system_trust(credentials)
+        elif store.kind == "directory":
+            assert store.path is not None
+            credentials.load_trust_dir(store.path)
+            return  # an empty directory trusts nothing, which fails closed
+        elif store.kind == "buffer":
+            pem = store.pem_bytes()
+            assert pem is not None
+            count = credentials.load_trust_mem(pem)
+        else:  # "file" and "certifi"
+            assert store.path is not None
+            count = credentials.load_trust_file(store.path)
+    if count <= 0:
+        raise ConfigurationError(
+            f"the {_NAME} backend found no CA certificate in trust store {store!r}"
+        )
+
+
+def _load_chain(
+    credentials: _ffi.Credentials,
+    chain: tuple[tuple[Certificate, ...], PrivateKey],
+    *,
+    client: bool,
+) -> None:
+    """Load the chain and key from memory; the key never touches a disk.
+
+    A client presents its chain whenever the server asks (like OpenSSL), not only when
+    the server's list of acceptable CAs names its issuer (GnuTLS's own rule).
+    """
+    certs, key = chain
+    try:
+        password = key.password_bytes()
+    except (TypeError, ValueError) as e:
+        raise ConfigurationError(f"the {_NAME} backend cannot use the private key: {e}") from e
+    try:
+        credentials.load_cert_chain_mem(
+            b"".join(c.to_pem() for c in certs), key.to_pem(), password, always_send=client
+        )
+    except _ffi.GnuTLSError as e:
+        if e.code == _E_KEY_MISMATCH:
+            raise ConfigurationError(
+                f"the {_NAME} backend: the private key does not match the leaf certificate"
+            ) from e
+        if key.encrypted:
+            raise ConfigurationError(
+                f"the {_NAME} backend cannot decrypt the private key: wrong password?"
+            ) from e
+        raise ConfigurationError(
+            f"the {_NAME} backend cannot load the certificate chain or key: {e}"
+        ) from e
+
+
+# -- contexts ---------------------------------------------------------------------------
+class GnuTLSClientContext(ClientContext):
+    """A client context: GnuTLS credentials and priority built once, here.
+
+    Hostname checks are set per connection, so one context serves both
+    ``check_hostname=True`` and ``False``.
+    """
+
+    def __init__(self, configuration: TLSConfiguration) -> None:
+        super().__init__(configuration)
+        config = self._configuration
+        self._alpn = _check_alpn(config)
+        self._plan = _plan(config, server_side=False)
+        with _translate("parse the GnuTLS priority string"):
+            self._priority = _ffi.Priority(self._plan.string)
+            self._credentials = _ffi.Credentials()
+        if config.validate_certificates:
+            store = config.trust_store if config.trust_store is not None else TrustStore.system()
+            _load_trust(self._credentials, store)
+        if config.certificate_chain is not None:
+            _load_chain(self._credentials, config.certificate_chain, client=True)
+
+    def wrap_buffers(
+        self, server_hostname: str | None, *, check_hostname: bool = True
+    ) -> TLSWrappedBuffer:
+        """A new in-memory client connection (a GnuTLS session over memory buffers)."""
+        name = ServerName(server_hostname, check_hostname)
+        if not self._configuration.validate_certificates:
+            verify = _ffi.VerifyMode.NONE
+        elif name.check:
+            verify = _ffi.VerifyMode.HOSTNAME
+        else:
+            verify = _ffi.VerifyMode.CHAIN
+        buffer = GnuTLSBuffer._new(self)
+        with _translate("start a client connection"):
+            buffer._session = _ffi.Session(
+                self._credentials,
+                server_side=False,
+                priority=self._priority,
+                verify=verify,
+                server_hostname=name.name,
+                alpn_protocols=self._alpn,
+            )
+        return buffer
+
+
+class GnuTLSServerContext(ServerContext):
+    """A server context: GnuTLS credentials and priority built once, here.
+
+    With an ``sni_callback``, a different configuration the callback returns gets its
+    own cached context, and the connection switches to that context's credentials
+    (certificate chain and key, client-certificate trust anchors) and client-certificate
+    policy. TLS versions, ciphers and ALPN keep the original values.
+    """
+
+    def __init__(self, configuration: TLSConfiguration) -> None:
+        super().__init__(configuration)
+        config = self._configuration
+        if config.certificate_chain is None and config.sni_callback is None:
+            raise ConfigurationError(
+                "a server configuration needs a certificate_chain (or an sni_callback that "
+                "supplies one)"
+            )
+        if config.trust_store is not None and not config.validate_certificates:
+            raise ConfigurationError(
+                f"the {_NAME} backend cannot require client certificates without validating "
+                "them; drop trust_store or keep validate_certificates=True"
+            )
+        self._alpn = _check_alpn(config)
+        if config.trust_store is not None:
+            self._client_cert, self._verify = _ffi.CertRequest.REQUIRE, _ffi.VerifyMode.CHAIN
+        else:
+            self._client_cert, self._verify = _ffi.CertRequest.NONE, _ffi.VerifyMode.NONE
+        self._plan = _plan(config, server_side=True)
+        with _translate("parse the GnuTLS priority string"):
+            self._priority = _ffi.Priority(self._plan.string)
+            self._credentials = _ffi.Credentials()
+        if config.trust_store is not None:
+            _load_trust(self._credentials, config.trust_store)
+        if config.certificate_chain is not None:
+            _load_chain(self._credentials, config.certificate_chain, client=False)
+        self._derived: dict[TLSConfiguration, GnuTLSServerContext] = {}
+        self._lock = threading.Lock()
+
+    def _context_for(self, config: TLSConfiguration) -> GnuTLSServerContext:
+        with self._lock:
+            ctx = self._derived.get(config)
+            if ctx is None:
+                if len(self._derived) >= _MAX_DERIVED:
+                    self._derived.pop(next(iter(self._derived)))
+                ctx = type(self)(config.update(sni_callback=None))
+                self._derived[config] = ctx
+            return ctx
+
+    def _on_sni(
+        self,
+        owner: weakref.ref[GnuTLSBuffer],
+        session: _ffi.Session,
+        server_name: str | None,
+    ) -> _ffi.Credentials | None:
+        """GnuTLS's post-ClientHello hook: run the user's callback, maybe switch chains."""
+        callback = self._configuration.sni_callback
+        assert callback is not None
+        try:
+            name = server_name
+            if name:
+                with contextlib.suppress(UnicodeError):  # not an A-label: pass it as received
+                    name = name.encode("ascii").decode("idna")
+            new = callback(owner(), name, self._configuration)
+            if not isinstance(new, TLSConfiguration):
+                raise TypeError(
+                    f"sni_callback must return a TLSConfiguration, not {type(new).__name__}"
+                )
+            if new == self._configuration:
+                return None
+            derived = self._context_for(new)
+            if (derived._client_cert, derived._verify) != (self._client_cert, self._verify):
+                session.set_client_cert_policy(derived._client_cert, derived._verify)
+            return derived._credentials
+        except Exception as e:  # through GnuTLS to do_handshake(), never lost
+            raise _SNICallbackError("sni_callback failed") from e
+
+    def wrap_buffers(self) -> TLSWrappedBuffer:
+        """A new in-memory server connection (a GnuTLS session over memory buffers)."""
+        config = self._configuration
+        buffer = GnuTLSBuffer._new(self)
+        hook = None
+        if config.sni_callback is not None:
+            owner = weakref.ref(buffer)
+            called = False
+
+            def hook(session: _ffi.Session, server_name: str | None) -> _ffi.Credentials | None:
+                # Once per connection: after a HelloRetryRequest the second ClientHello
+                # runs the hook again, and the credentials chosen the first time stay set.
+                nonlocal called
+                if called:
+                    return None
+                called = True
+                return self._on_sni(owner, session, server_name)
+
+        with _translate("start a server connection"):
+            buffer._session = _ffi.Session(
+                self._credentials,
+                server_side=True,
+                priority=self._priority,
+                verify=self._verify,
+                alpn_protocols=self._alpn,
+                client_cert=self._client_cert,
+                sni_callback=hook,
+            )
+        return buffer
+
+
+# -- connections ------------------------------------------------------------------------
+class GnuTLSBuffer(TLSWrappedBuffer):
+    """A TLS connection over memory buffers: one GnuTLS session with custom transport."""
+
+    _context: GnuTLSClientContext | GnuTLSServerContext
+    _session: _ffi.Session
+    _peer_closed: bool
+
+    def __init__(self) -> None:
+        raise TypeError("buffers are made by context.wrap_buffers()")
+
+    @classmethod
+    def _new(cls, context: GnuTLSClientContext | GnuTLSServerContext) -> GnuTLSBuffer:
+        self = object.__new__(cls)
+        self._context = context
+        self._peer_closed = False
+        return self
+
+    @property
+    def context(self) -> GnuTLSClientContext | GnuTLSServerContext:
+        """The context this connection was made from."""
+        return self._context
+
+    def do_handshake(self) -> None:
+        """Run the handshake, including certificate and hostname validation."""
+        with _translate():
+            self._session.handshake()
+
+    def read(self, amt: int) -> bytes:
+        """Up to *amt* decrypted bytes; ``b""`` after the peer's close_notify."""
+        if amt < 0:
+            raise ValueError("amt must not be negative")
+        if self._peer_closed:
+            return b""
+        if amt == 0:
+            return b""
+        with _translate():
+            data = self._session.read(amt)
+        if not data:
+            self._peer_closed = True
+        return data
+
+    def readinto(self, buffer: Buffer, amt: int) -> int:
+        """Like :meth:`read`, into *buffer*; 0 after the peer's close_notify."""
+        view = memoryview(buffer).cast("B")
+        data = self.read(min(amt, view.nbytes))
+        view[: len(data)] = data
+        return len(data)
+
+    def write(self, buf: Buffer) -> int:
+        """Encrypt *buf*; raises :class:`WantWriteError` while 256 KiB of output is unsent."""
+        view = memoryview(buf).cast("B")
+        if not view.nbytes:
+            return 0
+        room = _HIGH_WATER - self._session.outgoing_len()
+        if room <= 0:
+            raise WantWriteError("send the buffered outgoing data first")
+        with _translate():
+            return self._session.write(view[: max(room, 16384)])
+
+    def shutdown(self) -> None:
+        """Send ``close_notify``; raises :class:`WantReadError` until the peer's arrives.
+
+        Application data still arriving before the peer's ``close_notify`` is discarded.
+        """
+        with _translate():
+            self._session.bye()
+            while not self._peer_closed:
+                if not self._session.read(16384):
+                    self._peer_closed = True
+
+    def receive_from_network(self, data: Buffer) -> None:
+        """Feed ciphertext from the network; ``b""`` signals transport EOF."""
+        with _translate():
+            self._session.receive(memoryview(data).cast("B"))
+
+    def peek_outgoing(self, amt: int) -> bytes:
+        """Up to *amt* bytes waiting to be sent, without removing them."""
+        return self._session.peek(max(amt, 0))
+
+    def consume_outgoing(self, amt: int) -> None:
+        """Drop *amt* sent bytes from the front of the outgoing data."""
+        self._session.consume(amt)
+
+    def incoming_bytes_buffered(self) -> int:
+        """Ciphertext received but not yet processed."""
+        return self._session.incoming_len()
+
+    def outgoing_bytes_buffered(self) -> int:
+        """Ciphertext waiting to be sent."""
+        return self._session.outgoing_len()
+
+    def cipher(self) -> CipherSuite | int | None:
+        """The negotiated cipher suite, or ``None`` before the handshake."""
+        value = self._session.cipher_suite_id()
+        return None if value is None else cipher_suite_from_int(value)
+
+    def negotiated_protocol(self) -> NextProtocol | bytes | None:
+        """The ALPN protocol agreed on, or ``None``."""
+        if not self._session.handshake_done:
+            return None
+        selected = self._session.alpn()
+        return protocol_from_bytes(selected) if selected else None
+
+    def negotiated_tls_version(self) -> TLSVersion | None:
+        """The TLS version in use, or ``None`` before the handshake."""
+        name = self._session.version()
+        return None if name is None else _BY_NAME.get(name)
+
+    def getpeercert(self) -> bytes | None:
+        """The peer's leaf certificate as DER, or ``None``."""
+        return self._session.peer_certificate_der()
+
+    def pending(self) -> int:
+        """Decrypted bytes buffered inside GnuTLS."""
+        return self._session.pending()
+
+
+# -- the backend ------------------------------------------------------------------------
+def _capabilities() -> Capabilities:
+    return Capabilities(
+        library=f"GnuTLS {_ffi.library_version()} (system, ctypes)",
+        tls_versions=tuple(_VERSIONS),
+        alpn=True,
+        sni_callback=True,
+        server_side=True,
+        client_certificates=True,
+        client_auth=True,
+        buffer_api=True,
+        native_socket=False,
+        cipher_control="all",
+        system_trust=(
+            "GnuTLS's system store (gnutls_certificate_set_x509_system_trust), or the "
+            "SSL_CERT_FILE/SSL_CERT_DIR locations when set (as OpenSSL), loaded once per "
+            "context"
+        ),
+        notes=(
+            "sockets are driven by the generic buffer pump",
+            "ciphers: GnuTLS enables key exchange x cipher x MAC combinations, so a list "
+            "that would also enable unrequested suites is refused (naming them); a TLS 1.3 "
+            "suite that would drag in unrequested TLS 1.2 suites is not offered; suites are "
+            "ordered by GnuTLS (cipher, then key exchange), not strictly by the list",
+            "TLS 1.0/1.1 need a cipher list with suites for them (the default is AEAD-only)",
+            f"ALPN: at most {_ALPN_MAX_PROTOCOLS} protocols of 1..{_ALPN_MAX_NAME} bytes",
+            "TLS 1.3: a server's rejection of the client certificate shows at the "
+            "client's first read",
+            "sni_callback can switch the certificate chain and client authentication; TLS "
+            "versions, ciphers and ALPN keep their values",
+            "host names are matched by GnuTLS against the subjectAltName only (its "
+            "fallback to the subject CN is switched off, as with OpenSSL)",
+        ),
+    )
+
+
+#: The GnuTLS backend.
+BACKEND = Backend(
+    client_context=GnuTLSClientContext,
+    server_context=GnuTLSServerContext,
+    certificate=Certificate,
+    private_key=PrivateKey,
+    trust_store=TrustStore,
+    name=_NAME,
+    capabilities=_capabilities(),
+)
