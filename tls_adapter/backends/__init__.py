@@ -117,6 +117,14 @@ _KNOWN: dict[str, tuple[str, str]] = {
     ),
     "nss": ("nss", "install the system NSS library"),
 }
+# Backends evaluated but not written yet: why (see docs/other_backends.md).
+_NOT_WRITTEN: dict[str, str] = {
+    "nss": (
+        "no NSS backend in this release: driving NSS from memory needs a custom NSPR I/O "
+        "layer, and NSS keeps certificates and keys in process-wide state that conflicts "
+        "with independent contexts"
+    ),
+}
 _lock = threading.Lock()
 _loaded: dict[str, Backend] = {}
 _failed: dict[str, str] = {}
@@ -138,7 +146,13 @@ def _load(name: str) -> Backend:
             module = importlib.import_module(f".{module_name}", __name__)
             backend = module.BACKEND
         except ImportError as e:
-            reason = f"the {name} backend is unavailable ({e}); to use it: {install}"
+            missing = isinstance(e, ModuleNotFoundError) and e.name == f"{__name__}.{module_name}"
+            if missing:
+                reason = f"the {name} backend is unavailable: " + _NOT_WRITTEN.get(
+                    name, "not implemented in this release"
+                )
+            else:
+                reason = f"the {name} backend is unavailable ({e}); to use it: {install}"
             _failed[name] = reason
             raise ConfigurationError(reason) from e
         except OSError as e:  # a shared library that exists but cannot be loaded
