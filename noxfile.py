@@ -309,3 +309,20 @@ def urllib3_suite(session: nox.Session) -> None:
     (``$TLS_ADAPTER_SUITE_BACKENDS`` works too).
     """
     session.run("python", "tools/urllib3_suite/run.py", *session.posargs)
+
+
+# --------------------------------------------------------------------------- benchmarks
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against a local nginx: writes docs/benchmarks.md and benchmarks/results/.
+
+    Every available backend, through the urllib3 shim and the requests adapter, against
+    the stdlib and the peers (plain urllib3/requests, pyOpenSSL, truststore). nginx-light
+    is installed with apt-get when it is missing and nox runs as root. Arguments after
+    ``--`` go to ``python -m benchmarks``: ``-- --quick`` is the few-seconds smoke run,
+    ``-- --rounds 30 --duration 0.1`` measures longer, ``-- --backends openssl``.
+    """
+    session.install(".[all]", "trustme")
+    session.run("python", "-m", "benchmarks", *session.posargs)

@@ -1,0 +1,722 @@
+"""The ``ssl.SSLSocket`` and ``ssl.SSLObject`` look-alikes behind :mod:`tls_adapter.urllib3`.
+
+Theory of operation
+-------------------
+urllib3 and ``http.client`` never check types: they call methods. So the urllib3 shim
+returns plain objects that *behave* like the stdlib's, over the public PEP 543 API of
+whatever backend the shim's context uses:
+
+* :class:`SSLSocket` wraps a :class:`~tls_adapter.TLSWrappedSocket` (which owns the raw
+  socket, the timeouts and the ciphertext pump). It adds the stdlib surface on top:
+  ``makefile`` with ``_io_refs`` (so ``http.client`` can close the socket while a
+  response is still being read), ``read``/``write``, ``getpeercert()`` in the stdlib
+  dict format (decoded from DER by ``_x509``), ``cipher()``/``version()`` in the stdlib
+  spellings, and ``suppress_ragged_eofs``.
+
+* :class:`SSLObject` serves ``wrap_bio()`` (TLS inside TLS, through an HTTPS proxy). The
+  caller owns two ``ssl.MemoryBIO`` objects; every operation first moves what arrived
+  in the incoming BIO into the backend's :class:`~tls_adapter.TLSWrappedBuffer`, runs,
+  and then moves everything the buffer wants to send into the outgoing BIO -- also
+  when the operation fails, so a fatal alert still reaches the peer.
+
+* Errors cross one boundary, :func:`_translate`: ``CertificateValidationError`` becomes
+  ``ssl.SSLCertVerificationError`` ("certificate verify failed: ..."), ``RaggedEOF``
+  ``ssl.SSLEOFError`` (or a clean end of stream when ragged EOFs are suppressed),
+  ``WantReadError``/``WantWriteError`` the ``ssl`` equivalents, and any other
+  ``TLSError`` an ``ssl.SSLError`` carrying the backend's text (urllib3 looks for words
+  like "wrong version number" in it). Timeouts are ``socket.timeout`` already and other
+  ``OSError`` pass through untouched, as with the stdlib.
+
+* When the context asks for ``hostname_checks_common_name`` (which no backend does),
+  the backend validates the chain and this module matches the name afterwards with the
+  stdlib's rules, including the subject-CN fallback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import socket as _socket
+import ssl
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._api import TLSWrappedBuffer, TLSWrappedSocket
+from ._errors import CertificateValidationError, RaggedEOF, TLSError, WantReadError, WantWriteError
+from ._shim_config import alpn_text, cipher_tuple, match_hostname
+from ._x509 import decode_certificate
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+    from .urllib3 import SSLContext
+
+__all__ = [
+    "SSLObject",
+    "SSLSocket",
+    "WrapChecks",
+    "new_object",
+    "new_socket",
+    "ssl_error_from",
+]
+
+_T = TypeVar("_T")
+# recv_into() never asks the backend for more than this at once (a TLS record is 16 KiB;
+# this only bounds what a backend may allocate for a huge caller buffer).
+_MAX_READ = 1 << 20
+
+# X509_V_ERR_* codes for the reasons ``ssl`` users look at.
+_VERIFY_CODES = (
+    ("unable to get local issuer certificate", 20),
+    ("self-signed certificate in certificate chain", 19),
+    ("self signed certificate in certificate chain", 19),
+    ("self-signed certificate", 18),
+    ("self signed certificate", 18),
+    ("certificate has expired", 10),
+    ("certificate is not yet valid", 9),
+    ("hostname mismatch", 62),
+    ("ip address mismatch", 64),
+    ("unable to get issuer certificate", 2),
+    ("certificate signature failure", 7),
+    ("invalid ca certificate", 24),
+    ("unsupported certificate purpose", 26),
+    ("certificate revoked", 23),
+)
+
+
+# How backends say "the certificate is not for this name", when the certificate itself
+# is no longer available to check.
+_NAME_MISMATCH = ("mismatch", "not valid for name", "does not match")
+
+
+def _verify_code(exc: CertificateValidationError) -> int:
+    code = getattr(exc.__cause__, "verify_code", None)
+    if isinstance(code, int) and code:
+        return code
+    reason = exc.reason.lower()
+    for text, value in _VERIFY_CODES:
+        if text in reason:
+            return value
+    return 1  # X509_V_ERR_UNSPECIFIED
+
+
+def _verification_error(reason: str, code: int) -> ssl.SSLCertVerificationError:
+    err = ssl.SSLCertVerificationError(
+        ssl.SSL_ERROR_SSL, f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {reason}"
+    )
+    err.verify_message = reason
+    err.verify_code = code
+    err.library = "SSL"
+    err.reason = "CERTIFICATE_VERIFY_FAILED"
+    return err
+
+
+# How other libraries say what OpenSSL calls "wrong version number": data that is not a
+# TLS record (a plain-HTTP server or proxy, say). urllib3 looks for OpenSSL's words to
+# tell the user "your proxy appears to only use HTTP".
+_NOT_TLS = (
+    "wrong_version_number",
+    "invalidcontenttype",
+    "invalid ssl record",
+    "unexpected tls packet",
+    "unknown protocol",
+    "record layer",
+)
+
+
+def ssl_error_from(exc: TLSError) -> ssl.SSLError:
+    """The :mod:`ssl` exception a caller of ``ssl`` would see instead of *exc*.
+
+    A failure that means "this is not a TLS record" (a plain-HTTP peer, say) also
+    carries OpenSSL's wording for it, ``wrong version number``, whatever the backend
+    said: urllib3 looks for those words.
+    """
+    err: ssl.SSLError
+    if isinstance(exc, CertificateValidationError):
+        return _verification_error(exc.reason, _verify_code(exc))
+    if isinstance(exc, RaggedEOF):
+        err = ssl.SSLEOFError(ssl.SSL_ERROR_EOF, f"EOF occurred in violation of protocol ({exc})")
+    elif isinstance(exc, WantReadError):
+        err = ssl.SSLWantReadError(ssl.SSL_ERROR_WANT_READ, "The operation did not complete (read)")
+    elif isinstance(exc, WantWriteError):
+        err = ssl.SSLWantWriteError(
+            ssl.SSL_ERROR_WANT_WRITE, "The operation did not complete (write)"
+        )
+    else:
+        text = str(exc)
+        lowered = text.lower()
+        if "wrong version number" not in lowered and any(m in lowered for m in _NOT_TLS):
+            text += " (wrong version number: no TLS record where one was expected)"
+        err = ssl.SSLError(ssl.SSL_ERROR_SSL, text)
+        for attr in ("library", "reason"):
+            value = getattr(exc.__cause__, attr, None)
+            if isinstance(value, str):
+                setattr(err, attr, value)
+    return err
+
+
+@contextlib.contextmanager
+def _translate() -> Iterator[None]:
+    try:
+        yield
+    except TLSError as e:
+        raise ssl_error_from(e) from e
+
+
+_TOKEN = object()
+
+
+def new_socket(
+    context: SSLContext, tls: TLSWrappedSocket, checks: WrapChecks, suppress_ragged_eofs: bool
+) -> SSLSocket:
+    """A :class:`SSLSocket` (for :meth:`tls_adapter.urllib3.SSLContext.wrap_socket`)."""
+    return SSLSocket(_TOKEN, context, tls, checks, suppress_ragged_eofs)
+
+
+def new_object(
+    context: SSLContext,
+    buffer: TLSWrappedBuffer,
+    checks: WrapChecks,
+    incoming: ssl.MemoryBIO,
+    outgoing: ssl.MemoryBIO,
+) -> SSLObject:
+    """A :class:`SSLObject` (for :meth:`tls_adapter.urllib3.SSLContext.wrap_bio`)."""
+    return SSLObject(_TOKEN, context, buffer, checks, incoming, outgoing)
+
+
+class WrapChecks:
+    """What was decided at wrap time: validation on or off, and who matches the name."""
+
+    __slots__ = (
+        "allow_common_name",
+        "backend_checks_name",
+        "match_name",
+        "server_hostname",
+        "validated",
+    )
+
+    def __init__(
+        self,
+        server_hostname: str | None,
+        validated: bool,
+        match_name: str | None,
+        allow_common_name: bool,
+        backend_checks_name: bool = False,
+    ) -> None:
+        #: The (IDNA-encoded) ``server_hostname``.
+        self.server_hostname = server_hostname
+        #: Whether the backend validated the peer's chain.
+        self.validated = validated
+        #: The name this module must match after the handshake, if any.
+        self.match_name = match_name
+        #: Whether the subject CN may stand in for missing DNS SANs.
+        self.allow_common_name = allow_common_name
+        #: Whether the backend matches :attr:`server_hostname` itself.
+        self.backend_checks_name = backend_checks_name
+
+    def failed(self, exc: TLSError, peer: Callable[[], bytes | None]) -> ssl.SSLError:
+        """The ``ssl`` error for a failed handshake.
+
+        Backends word a hostname mismatch differently; when the backend checked the
+        name and the peer's certificate (from *peer*, if the backend still has it) does
+        not match it by the stdlib's rules, the reason starts with OpenSSL's wording,
+        ``Hostname mismatch, certificate is not valid for '<name>'.``, which urllib3 and
+        its users look for. The backend's own reason follows in parentheses.
+        """
+        name = self.server_hostname
+        if isinstance(exc, CertificateValidationError) and self.backend_checks_name and name:
+            openssl_words = match_hostname({}, name, False) or ""  # as if no name matched
+            if openssl_words in exc.reason:
+                return ssl_error_from(exc)
+            try:
+                der = peer()
+            except (TLSError, OSError):
+                der = None
+            problem: str | None = None
+            if der:
+                try:
+                    problem = match_hostname(decode_certificate(der), name, False)
+                except ValueError:
+                    problem = None
+            elif any(marker in exc.reason.lower() for marker in _NAME_MISMATCH):
+                problem = openssl_words  # the certificate is gone: trust the backend's words
+            if problem is not None:
+                code = 64 if problem.startswith("IP") else 62
+                return _verification_error(f"{problem} ({exc.reason})", code)
+        return ssl_error_from(exc)
+
+    def after_handshake(self, der: bytes | None) -> None:
+        """Match :attr:`match_name` against the peer's certificate, if asked to."""
+        if self.match_name is None:
+            return
+        if der is None:
+            problem: str | None = "the peer sent no certificate"
+        else:
+            problem = match_hostname(
+                decode_certificate(der), self.match_name, self.allow_common_name
+            )
+        if problem is not None:
+            raise _verification_error(problem, 64 if problem.startswith("IP") else 62)
+
+
+# -- the socket ---------------------------------------------------------------------------
+class SSLSocket:
+    """An ``ssl.SSLSocket`` look-alike over a :class:`~tls_adapter.TLSWrappedSocket`.
+
+    Made by :meth:`tls_adapter.urllib3.SSLContext.wrap_socket`. It is not a subclass of
+    :class:`ssl.SSLSocket` (nothing of the stdlib's TLS machinery is involved), so code
+    that checks ``isinstance(sock, ssl.SSLSocket)`` will see the difference; code that
+    uses the socket will not.
+    """
+
+    server_side = False
+    session = None
+    session_reused = False
+
+    def __init__(
+        self,
+        _token: object,
+        context: SSLContext,
+        tls: TLSWrappedSocket,
+        checks: WrapChecks,
+        suppress_ragged_eofs: bool,
+    ) -> None:
+        if _token is not _TOKEN:
+            raise TypeError("SSLSocket objects are made by SSLContext.wrap_socket()")
+        self._tls = tls
+        self._context = context
+        self._checks = checks
+        self._io_refs = 0
+        self._closed = False
+        self._handshake_done = False
+        #: The ``server_hostname`` given to ``wrap_socket`` (IDNA-encoded).
+        self.server_hostname = checks.server_hostname
+        #: Whether a TCP EOF without close_notify reads as a clean end of stream.
+        self.suppress_ragged_eofs = suppress_ragged_eofs
+
+    @property
+    def context(self) -> SSLContext:
+        """The :class:`tls_adapter.urllib3.SSLContext` this socket was made from."""
+        return self._context
+
+    # -- TLS -------------------------------------------------------------------------------
+    def do_handshake(self, block: bool = False) -> None:
+        """Run the handshake (certificate and hostname validation included)."""
+        try:
+            self._tls.do_handshake()
+        except TLSError as e:
+            raise self._checks.failed(e, self._tls.getpeercert) from e
+        self._checks.after_handshake(self._tls.getpeercert())
+        self._handshake_done = True
+
+    def _need_handshake(self) -> None:
+        if not self._handshake_done:
+            raise ValueError("handshake not done yet")
+
+    def getpeercert(self, binary_form: bool = False) -> Any:
+        """The peer's certificate: a stdlib-style dict, or DER bytes with *binary_form*.
+
+        The dict is empty when the certificate was not validated (``CERT_NONE``), as
+        with :mod:`ssl`; the DER form is always available.
+        """
+        self._need_handshake()
+        der = self._tls.getpeercert()
+        if binary_form or der is None:
+            return der
+        return decode_certificate(der) if self._checks.validated else {}
+
+    def version(self) -> str | None:
+        """The negotiated protocol version, e.g. ``"TLSv1.3"``."""
+        version = self._tls.negotiated_tls_version()
+        return None if version is None else version.value
+
+    def cipher(self) -> tuple[str, str, int] | None:
+        """``(name, protocol, secret_bits)`` of the negotiated cipher suite."""
+        return cipher_tuple(self._tls.cipher(), self._tls.negotiated_tls_version())
+
+    def shared_ciphers(self) -> list[tuple[str, str, int]] | None:
+        """``None``: like :mod:`ssl`, only a server knows the client's list."""
+        return None
+
+    def compression(self) -> str | None:
+        """``None``: TLS compression is never used."""
+        return None
+
+    def selected_alpn_protocol(self) -> str | None:
+        """The ALPN protocol the server chose, or ``None``."""
+        return alpn_text(self._tls.negotiated_protocol())
+
+    def selected_npn_protocol(self) -> str | None:
+        """``None``: NPN is not supported."""
+        return None
+
+    def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
+        """``None``: channel bindings are not available through the PEP 543 API."""
+        if cb_type != "tls-unique":
+            raise ValueError(f"{cb_type} channel binding type not implemented")
+        return None
+
+    def pending(self) -> int:
+        """Decrypted bytes readable without touching the network (0 if unknown)."""
+        pending = getattr(self._tls, "pending", None)
+        return int(pending()) if callable(pending) else 0
+
+    def verify_client_post_handshake(self) -> None:
+        """Not available on a client socket."""
+        raise ssl.SSLError(
+            ssl.SSL_ERROR_SSL, "post-handshake authentication is a server-side operation"
+        )
+
+    def unwrap(self) -> _socket.socket:
+        """Exchange ``close_notify`` with the peer and return the plain socket."""
+        with _translate():
+            sock = self._tls.unwrap()
+        self._closed = True
+        return sock
+
+    # -- I/O -------------------------------------------------------------------------------
+    # These are the hot path of every request and download: plain try/except (free when
+    # nothing is raised) rather than a context manager or a closure per call.
+    def _read_error(self, exc: TLSError) -> ssl.SSLError | None:
+        """What a failed read raises; ``None`` for a suppressed ragged EOF (end of stream)."""
+        if isinstance(exc, RaggedEOF) and self.suppress_ragged_eofs:
+            return None
+        return ssl_error_from(exc)
+
+    def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
+        """Receive up to *buflen* bytes; ``b""`` at the end of the stream."""
+        if flags:
+            raise ValueError(f"non-zero flags not allowed in calls to recv() on {type(self)}")
+        try:
+            return self._tls.recv(buflen if buflen < _MAX_READ else _MAX_READ)
+        except TLSError as e:
+            error = self._read_error(e)
+            if error is None:
+                return b""
+            raise error from e
+
+    def recv_into(self, buffer: Buffer, nbytes: int | None = None, flags: int = 0) -> int:
+        """Receive into *buffer*; 0 at the end of the stream."""
+        if flags:
+            raise ValueError(f"non-zero flags not allowed in calls to recv_into() on {type(self)}")
+        view = memoryview(buffer)
+        if view.itemsize != 1 or view.ndim != 1:
+            view = view.cast("B")
+        size = view.nbytes
+        amt = min(nbytes if nbytes and nbytes < size else size, _MAX_READ)
+        if amt <= 0:
+            return 0
+        try:
+            return self._tls.recv_into(view if amt == size else view[:amt], amt)
+        except TLSError as e:
+            error = self._read_error(e)
+            if error is None:
+                return 0
+            raise error from e
+
+    def read(self, len: int = 1024, buffer: Buffer | None = None) -> Any:
+        """``ssl.SSLSocket.read``: bytes, or a count when *buffer* is given."""
+        if buffer is not None:
+            return self.recv_into(buffer, len)
+        return self.recv(len)
+
+    def send(self, data: Buffer, flags: int = 0) -> int:
+        """Send some of *data*; returns how much was taken."""
+        if flags:
+            raise ValueError(f"non-zero flags not allowed in calls to send() on {type(self)}")
+        try:
+            return self._tls.send(data)
+        except TLSError as e:
+            raise ssl_error_from(e) from e
+
+    def write(self, data: Buffer) -> int:
+        """``ssl.SSLSocket.write``: send all of *data* and return its length."""
+        self.sendall(data)
+        return memoryview(data).nbytes
+
+    def sendall(self, data: Buffer, flags: int = 0) -> None:
+        """Send all of *data*."""
+        if flags:
+            raise ValueError(f"non-zero flags not allowed in calls to sendall() on {type(self)}")
+        try:
+            self._tls.sendall(data)
+        except TLSError as e:
+            raise ssl_error_from(e) from e
+
+    def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
+        """Send a file's contents (read and encrypted in 64 KiB blocks)."""
+        if offset:
+            file.seek(offset)
+        total = 0
+        while count is None or total < count:
+            size = 65536 if count is None else min(65536, count - total)
+            block = file.read(size)
+            if not block:
+                break
+            self.sendall(block)
+            total += len(block)
+        if hasattr(file, "seek"):
+            file.seek(offset + total)
+        return total
+
+    def makefile(
+        self,
+        mode: str = "r",
+        buffering: int | None = None,
+        *,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
+    ) -> Any:
+        """A file object over the TLS stream, as :meth:`socket.socket.makefile`."""
+        return _socket.socket.makefile(  # type: ignore[call-overload]
+            self, mode, buffering, encoding=encoding, errors=errors, newline=newline
+        )
+
+    # -- timeouts and the plain socket surface ---------------------------------------------
+    def settimeout(self, value: float | None) -> None:
+        """Timeout for each whole operation; a timeout raises :class:`socket.timeout`."""
+        self._tls.settimeout(value)
+
+    def gettimeout(self) -> float | None:
+        """The current timeout."""
+        return self._tls.gettimeout()
+
+    def setblocking(self, flag: bool) -> None:
+        """``True`` is ``settimeout(None)``, ``False`` is ``settimeout(0.0)``."""
+        self._tls.settimeout(None if flag else 0.0)
+
+    def getblocking(self) -> bool:
+        """Whether operations block (a timeout counts as blocking)."""
+        return self._tls.gettimeout() != 0.0
+
+    def fileno(self) -> int:
+        """The raw socket's file descriptor (-1 once closed)."""
+        return self._tls.fileno()
+
+    def getpeername(self) -> Any:
+        """The remote address."""
+        return self._tls.getpeername()
+
+    def getsockname(self) -> Any:
+        """The local address."""
+        return self._tls.getsockname()
+
+    def getsockopt(self, *args: Any) -> Any:
+        """Forwarded to the raw socket."""
+        return self._tls.getsockopt(*args)
+
+    def setsockopt(self, *args: Any) -> None:
+        """Forwarded to the raw socket."""
+        self._tls.setsockopt(*args)
+
+    @property
+    def family(self) -> int:
+        """The socket family."""
+        return self._tls.family
+
+    @property
+    def type(self) -> int:
+        """``SOCK_STREAM``."""
+        return self._tls.type
+
+    @property
+    def proto(self) -> int:
+        """The socket protocol."""
+        return self._tls.proto
+
+    def shutdown(self, how: int) -> None:
+        """Shut down the TCP connection in one or both directions (no ``close_notify``)."""
+        self._tls.shutdown(how)
+
+    def _decref_socketios(self) -> None:
+        if self._io_refs > 0:
+            self._io_refs -= 1
+        if self._closed:
+            self.close()
+
+    def close(self) -> None:
+        """Close the connection (deferred while ``makefile()`` objects are open)."""
+        self._closed = True
+        if self._io_refs <= 0:
+            self._tls.close()
+
+    def detach(self) -> int:
+        """Detach the file descriptor; the TLS state is lost."""
+        self._closed = True
+        return self._tls.detach()
+
+    def __enter__(self) -> SSLSocket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        fd = self._tls.fileno()
+        state = "closed" if fd < 0 else f"fd={fd}"
+        return f"<tls_adapter.urllib3.SSLSocket {state} server_hostname={self.server_hostname!r}>"
+
+
+# -- the BIO object -----------------------------------------------------------------------
+class SSLObject:
+    """An ``ssl.SSLObject`` look-alike: a backend buffer behind two ``ssl.MemoryBIO``.
+
+    Made by :meth:`tls_adapter.urllib3.SSLContext.wrap_bio`. Operations that need more
+    data raise :class:`ssl.SSLWantReadError` after moving everything to send into the
+    outgoing BIO, exactly like the stdlib object.
+    """
+
+    server_side = False
+    session = None
+    session_reused = False
+
+    def __init__(
+        self,
+        _token: object,
+        context: SSLContext,
+        buffer: TLSWrappedBuffer,
+        checks: WrapChecks,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+    ) -> None:
+        if _token is not _TOKEN:
+            raise TypeError("SSLObject objects are made by SSLContext.wrap_bio()")
+        self._context = context
+        self._buffer = buffer
+        self._checks = checks
+        self._incoming = incoming
+        self._outgoing = outgoing
+        self._eof_fed = False
+        self._handshake_done = False
+        #: The ``server_hostname`` given to ``wrap_bio`` (IDNA-encoded).
+        self.server_hostname = checks.server_hostname
+
+    @property
+    def context(self) -> SSLContext:
+        """The :class:`tls_adapter.urllib3.SSLContext` this object was made from."""
+        return self._context
+
+    def _pump_in(self) -> None:
+        data = self._incoming.read()
+        if data:
+            self._buffer.receive_from_network(data)
+        if self._incoming.eof and not self._eof_fed:
+            self._eof_fed = True
+            self._buffer.receive_from_network(b"")
+
+    def _pump_out(self) -> int:
+        buffer = self._buffer
+        pending = buffer.outgoing_bytes_buffered()
+        if pending:
+            self._outgoing.write(buffer.peek_outgoing(pending))
+            buffer.consume_outgoing(pending)
+        return pending
+
+    def _run(self, op: Callable[[], _T], handshake: bool = False) -> _T:
+        """Run *op* between the two BIOs; errors become ``ssl`` errors."""
+        try:
+            self._pump_in()
+            while True:
+                try:
+                    return op()
+                except WantWriteError:
+                    if not self._pump_out():
+                        raise
+                except WantReadError:
+                    if self._eof_fed:
+                        raise RaggedEOF(
+                            "the peer closed the connection without a TLS close_notify"
+                        ) from None
+                    raise
+        except TLSError as e:
+            if handshake:
+                raise self._checks.failed(e, self._buffer.getpeercert) from e
+            raise ssl_error_from(e) from e
+        finally:
+            self._pump_out()
+
+    def do_handshake(self) -> None:
+        """Advance the handshake; raises ``ssl.SSLWantReadError`` until it is done."""
+        self._run(self._buffer.do_handshake, handshake=True)
+        self._checks.after_handshake(self._buffer.getpeercert())
+        self._handshake_done = True
+
+    def read(self, len: int = 1024, buffer: Buffer | None = None) -> Any:
+        """Up to *len* decrypted bytes (or a count into *buffer*); ``b""`` after close_notify."""
+        amt = min(len, _MAX_READ)
+        if buffer is not None:
+            view = memoryview(buffer).cast("B")
+            amt = min(amt or view.nbytes, view.nbytes)
+            if amt <= 0:
+                return 0
+            return self._run(lambda: self._buffer.readinto(view, amt))
+        if amt <= 0:
+            return b""
+        return self._run(lambda: self._buffer.read(amt))
+
+    def write(self, data: Buffer) -> int:
+        """Encrypt all of *data* into the outgoing BIO; returns its length."""
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < view.nbytes:
+            done += self._run(functools.partial(self._buffer.write, view[done:]))
+        return done
+
+    def unwrap(self) -> None:
+        """Send ``close_notify``; raises ``ssl.SSLWantReadError`` until the peer's arrives."""
+        self._run(self._buffer.shutdown)
+
+    def getpeercert(self, binary_form: bool = False) -> Any:
+        """The peer's certificate, as :meth:`SSLSocket.getpeercert`."""
+        if not self._handshake_done:
+            raise ValueError("handshake not done yet")
+        der = self._buffer.getpeercert()
+        if binary_form or der is None:
+            return der
+        return decode_certificate(der) if self._checks.validated else {}
+
+    def version(self) -> str | None:
+        """The negotiated protocol version, e.g. ``"TLSv1.3"``."""
+        version = self._buffer.negotiated_tls_version()
+        return None if version is None else version.value
+
+    def cipher(self) -> tuple[str, str, int] | None:
+        """``(name, protocol, secret_bits)`` of the negotiated cipher suite."""
+        return cipher_tuple(self._buffer.cipher(), self._buffer.negotiated_tls_version())
+
+    def shared_ciphers(self) -> list[tuple[str, str, int]] | None:
+        """``None``: like :mod:`ssl`, only a server knows the client's list."""
+        return None
+
+    def compression(self) -> str | None:
+        """``None``: TLS compression is never used."""
+        return None
+
+    def selected_alpn_protocol(self) -> str | None:
+        """The ALPN protocol the server chose, or ``None``."""
+        return alpn_text(self._buffer.negotiated_protocol())
+
+    def selected_npn_protocol(self) -> str | None:
+        """``None``: NPN is not supported."""
+        return None
+
+    def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
+        """``None``: channel bindings are not available through the PEP 543 API."""
+        if cb_type != "tls-unique":
+            raise ValueError(f"{cb_type} channel binding type not implemented")
+        return None
+
+    def pending(self) -> int:
+        """Decrypted bytes readable without more input (0 if the backend cannot tell)."""
+        pending = getattr(self._buffer, "pending", None)
+        return int(pending()) if callable(pending) else 0
+
+    def verify_client_post_handshake(self) -> None:
+        """Not available on a client connection."""
+        raise ssl.SSLError(
+            ssl.SSL_ERROR_SSL, "post-handshake authentication is a server-side operation"
+        )
+
+    def __repr__(self) -> str:
+        return f"<tls_adapter.urllib3.SSLObject server_hostname={self.server_hostname!r}>"
