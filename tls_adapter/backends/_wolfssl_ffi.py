@@ -1,0 +1,996 @@
+"""A ctypes binding to the system wolfSSL (``libwolfssl.so.35``) that runs TLS over memory.
+
+Theory of operation
+===================
+
+Importing this module does nothing. :func:`load` opens the library (found with
+``ctypes.util.find_library("wolfssl")``, falling back to ``libwolfssl.so.35``), declares the
+``argtypes``/``restype`` of every function used here, checks that it has TLS 1.3 and the
+OpenSSL compatibility layer (Debian builds it with both), and calls ``wolfSSL_Init``. It
+is cached, and every class calls it on construction; a missing or unusable library raises
+:class:`ImportError`.
+
+The objects mirror wolfSSL's own:
+
+* :class:`Context` wraps a ``WOLFSSL_CTX`` made from ``wolfSSLv23_{client,server}_method``
+  (every version, then narrowed with ``wolfSSL_CTX_set_{min,max}_proto_version``): trust
+  anchors (PEM bytes, a file, a directory), the cipher list, the own certificate chain and
+  private key (from memory only: key bytes are copied into a C buffer that is zeroed
+  afterwards, and an encrypted key is decrypted by wolfSSL with the password handed over
+  through ``wolfSSL_CTX_set_default_passwd_cb``), and the verification mode. Build one,
+  then share it between any number of sessions.
+* :class:`Session` wraps a ``WOLFSSL`` whose transport is per-connection I/O callbacks
+  (``wolfSSL_SSLSetIORecv``/``wolfSSL_SSLSetIOSend``), so it never touches a socket.
+  *recv* drains an incoming ``bytearray`` fed by :meth:`Session.receive`; when it is empty
+  it returns ``WOLFSSL_CBIO_ERR_WANT_READ`` (or ``..._CONN_CLOSE`` after ``receive(b"")``).
+  *send* appends to an outgoing ``bytearray`` and never fails, so wolfSSL never has a
+  write to retry; the caller drains it with :meth:`Session.peek` + :meth:`Session.consume`.
+
+The want-read dance: an operation that needs peer data raises :class:`WantRead`; flush
+the outgoing buffer, feed whatever arrives, retry. Flush after *every* call, failed ones
+included: on a fatal error wolfSSL queues the matching alert there. After a fatal error
+the session is dead: every later operation re-raises it.
+
+Certificate checks run inside the handshake, done by wolfSSL: the chain and dates
+(``SSL_VERIFY_PEER``), and for clients that check the host name, the DNS name
+(``wolfSSL_check_domain_name``) or IP address
+(``wolfSSL_X509_VERIFY_PARAM_set1_ip_asc``, given IPv6 in the full form wolfSSL compares
+against). wolfSSL 5.5.4's name matching is laxer than OpenSSL's (subject CN fallback,
+``*`` for any number of labels anywhere, an IP address matched against the CN or a
+dNSName), so a verify callback (``wolfSSL_set_verify``) then also requires, for the leaf,
+a dNSName subjectAltName that matches by OpenSSL's rules (:func:`dns_name_matches`) or an
+iPAddress subjectAltName equal to the address. For IP addresses that callback is the
+check that counts: with a verify callback set, wolfSSL calls it with ``preverify=1``
+despite an IP mismatch, and the callback's verdict stands. A failure raises
+:class:`VerifyError` with a reason.
+
+Callbacks (transport, password, verify, servername) are ``CFUNCTYPE`` objects kept alive
+for as long as C may call them. They catch every exception, stash it, return an error
+code to C, and the stashed exception is re-raised once control is back in Python. They
+hold no strong reference to the :class:`Session`, so a dropped session is freed
+(``wolfSSL_free``) at once by ``__del__``.
+
+Threads: ctypes releases the GIL while wolfSSL runs. A :class:`Context` may be shared by
+sessions in many threads once built, but must not be modified while sessions use it. A
+:class:`Session` must be driven by one thread at a time.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import ipaddress
+import os
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .._x509 import decode_certificate
+
+__all__ = [
+    "CipherSuite",
+    "Context",
+    "RaggedEOFError",
+    "SNICallback",
+    "Session",
+    "VerifyError",
+    "WantRead",
+    "WolfSSLError",
+    "cipher_suite_table",
+    "dns_name_matches",
+    "error_string",
+    "library_version",
+    "load",
+]
+
+# ======================================================================================
+# Low-level declarations
+# ======================================================================================
+
+_SUCCESS = 1
+_ERROR_WANT_READ, _ERROR_WANT_WRITE, _ERROR_SYSCALL, _ERROR_ZERO_RETURN = 2, 3, 5, 6
+_FILETYPE_PEM, _FILETYPE_ASN1 = 1, 2
+_VERIFY_NONE, _VERIFY_PEER, _VERIFY_FAIL_IF_NO_PEER_CERT = 0, 1, 2
+_CBIO_ERR_GENERAL, _CBIO_ERR_WANT_READ, _CBIO_ERR_CONN_CLOSE = -1, -2, -5
+_SNI_HOST_NAME = 0
+_ALPN_CONTINUE_ON_MISMATCH = 2
+_ALPN_NOT_FOUND = -9
+_LOAD_FLAG_IGNORE_ERR = 1
+_SHUTDOWN_NOT_DONE = 2
+_VERSION_NUMBERS = {"TLSv1": 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
+
+# wolfSSL error codes (wolfssl/error-ssl.h, wolfssl/wolfcrypt/error-crypt.h).
+E_FATAL_ERROR = -313  # a fatal alert was received
+E_ZERO_RETURN = -343  # the peer's close_notify
+E_SOCKET_PEER_CLOSED = -397
+E_NO_PEER_CERT = -345
+E_BAD_FUNC_ARG = -173
+#: Errors that mean "the peer's certificate did not verify".
+VERIFY_ERRORS = frozenset(
+    {-140, -141, -142, -143, -144, -145, -146, -147, -149, -150, -151, -152, -154, -155}
+    | {-156, -157, -158, -160, -161, -177, -188, -190, -198, -238, -275, -322, -325, -329}
+    | {-330, -360, -361}
+)
+
+_vp, _int, _cp, _uint = ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint
+_IO_FUNC = ctypes.CFUNCTYPE(_int, _vp, _vp, _int, _vp)
+_PASSWD_FUNC = ctypes.CFUNCTYPE(_int, _vp, _int, _int, _vp)
+_VERIFY_FUNC = ctypes.CFUNCTYPE(_int, _int, _vp)
+_SNI_FUNC = ctypes.CFUNCTYPE(_int, _vp, ctypes.POINTER(_int), _vp)
+_SNI_FATAL = 2  # fatal_return: send the alert in *ad and fail the handshake
+_A_HANDSHAKE_FAILURE = 40
+
+_SIGNATURES: dict[str, tuple[Any, list[Any]]] = {  # name: (restype, argtypes)
+    "wolfSSL_Init": (_int, []),
+    "wolfSSL_lib_version": (_cp, []),
+    "wolfSSLv23_client_method": (_vp, []),
+    "wolfSSLv23_server_method": (_vp, []),
+    "wolfSSL_CTX_new": (_vp, [_vp]),
+    "wolfSSL_CTX_free": (None, [_vp]),
+    "wolfSSL_CTX_set_min_proto_version": (_int, [_vp, _int]),
+    "wolfSSL_CTX_set_max_proto_version": (_int, [_vp, _int]),
+    "wolfSSL_CTX_set_cipher_list": (_int, [_vp, _cp]),
+    "wolfSSL_CTX_no_dhe_psk": (_int, [_vp]),
+    "wolfSSL_CTX_set_verify": (None, [_vp, _int, _vp]),
+    "wolfSSL_CTX_load_verify_buffer": (_int, [_vp, _vp, ctypes.c_long, _int]),
+    "wolfSSL_CTX_load_verify_locations_ex": (_int, [_vp, _cp, _cp, _uint]),
+    "wolfSSL_CTX_use_certificate_chain_buffer": (_int, [_vp, _vp, ctypes.c_long]),
+    "wolfSSL_CTX_use_PrivateKey_buffer": (_int, [_vp, _vp, ctypes.c_long, _int]),
+    "wolfSSL_CTX_check_private_key": (_int, [_vp]),
+    "wolfSSL_CTX_set_default_passwd_cb": (None, [_vp, _vp]),
+    "wolfSSL_CTX_set_default_passwd_cb_userdata": (None, [_vp, _vp]),
+    "wolfSSL_CTX_get0_certificate": (_vp, [_vp]),
+    "wolfSSL_CTX_get0_privatekey": (_vp, [_vp]),
+    "wolfSSL_X509_get_pubkey": (_vp, [_vp]),
+    "wolfSSL_EVP_PKEY_free": (None, [_vp]),
+    "wolfSSL_EVP_sha256": (_vp, []),
+    "wolfSSL_EVP_MD_CTX_new": (_vp, []),
+    "wolfSSL_EVP_MD_CTX_free": (None, [_vp]),
+    "wolfSSL_EVP_DigestSignInit": (_int, [_vp, _vp, _vp, _vp, _vp]),
+    "wolfSSL_EVP_DigestSignUpdate": (_int, [_vp, _cp, _uint]),
+    "wolfSSL_EVP_DigestSignFinal": (_int, [_vp, _vp, ctypes.POINTER(ctypes.c_size_t)]),
+    "wolfSSL_EVP_DigestVerifyInit": (_int, [_vp, _vp, _vp, _vp, _vp]),
+    "wolfSSL_EVP_DigestVerifyUpdate": (_int, [_vp, _cp, ctypes.c_size_t]),
+    "wolfSSL_EVP_DigestVerifyFinal": (_int, [_vp, _vp, ctypes.c_size_t]),
+    "wolfSSL_new": (_vp, [_vp]),
+    "wolfSSL_free": (None, [_vp]),
+    "wolfSSL_SSLSetIORecv": (None, [_vp, _IO_FUNC]),
+    "wolfSSL_SSLSetIOSend": (None, [_vp, _IO_FUNC]),
+    "wolfSSL_set_verify": (None, [_vp, _int, _vp]),
+    "wolfSSL_X509_STORE_CTX_get_error_depth": (_int, [_vp]),
+    "wolfSSL_X509_STORE_CTX_get_current_cert": (_vp, [_vp]),
+    "wolfSSL_UseSNI": (_int, [_vp, ctypes.c_ubyte, _vp, ctypes.c_ushort]),
+    "wolfSSL_UseALPN": (_int, [_vp, _cp, _uint, ctypes.c_ubyte]),
+    "wolfSSL_ALPN_GetProtocol": (
+        _int,
+        [_vp, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_ushort)],
+    ),
+    "wolfSSL_check_domain_name": (_int, [_vp, _cp]),
+    "wolfSSL_CTX_set_servername_callback": (None, [_vp, _SNI_FUNC]),
+    "wolfSSL_SNI_GetRequest": (ctypes.c_ushort, [_vp, ctypes.c_ubyte, ctypes.POINTER(_vp)]),
+    "wolfSSL_set_SSL_CTX": (_vp, [_vp, _vp]),
+    "wolfSSL_get0_param": (_vp, [_vp]),
+    "wolfSSL_X509_VERIFY_PARAM_set1_ip_asc": (_int, [_vp, _cp]),
+    "wolfSSL_connect": (_int, [_vp]),
+    "wolfSSL_accept": (_int, [_vp]),
+    "wolfSSL_read": (_int, [_vp, _vp, _int]),
+    "wolfSSL_write": (_int, [_vp, _vp, _int]),
+    "wolfSSL_shutdown": (_int, [_vp]),
+    "wolfSSL_pending": (_int, [_vp]),
+    "wolfSSL_get_error": (_int, [_vp, _int]),
+    "wolfSSL_ERR_error_string_n": (None, [ctypes.c_ulong, _cp, ctypes.c_size_t]),
+    "wolfSSL_get_verify_result": (ctypes.c_long, [_vp]),
+    "wolfSSL_X509_verify_cert_error_string": (_cp, [ctypes.c_long]),
+    "wolfSSL_is_init_finished": (_int, [_vp]),
+    "wolfSSL_get_version": (_cp, [_vp]),
+    "wolfSSL_get_current_cipher_suite": (_int, [_vp]),
+    "wolfSSL_get_peer_certificate": (_vp, [_vp]),
+    "wolfSSL_X509_get_der": (_vp, [_vp, ctypes.POINTER(_int)]),
+    "wolfSSL_X509_free": (None, [_vp]),
+    "wolfSSL_get_cipher_list": (_cp, [_int]),
+    "wolfSSL_get_cipher_suite_from_name": (
+        _int,
+        [_cp, ctypes.POINTER(ctypes.c_ubyte), ctypes.POINTER(ctypes.c_ubyte), ctypes.POINTER(_int)],
+    ),
+}
+
+
+class _Lib:
+    """The loaded library: ``c`` is the ``ctypes.CDLL`` with every signature declared."""
+
+    def __init__(self, c: Any, version: str) -> None:
+        self.c = c
+        self.version = version
+
+
+@functools.lru_cache(maxsize=1)
+def load() -> _Lib:
+    """Open and initialise wolfSSL once; :class:`ImportError` when it is missing or unusable."""
+    path = ctypes.util.find_library("wolfssl") or "libwolfssl.so.35"
+    try:
+        c = ctypes.CDLL(path)
+    except OSError as e:
+        raise ImportError(f"cannot load the wolfSSL library ({path}): {e}") from e
+    try:
+        for name, (restype, argtypes) in _SIGNATURES.items():
+            func = getattr(c, name)
+            func.restype, func.argtypes = restype, argtypes
+    except AttributeError as e:
+        raise ImportError(f"this wolfSSL lacks a needed function: {e}") from e
+    if c.wolfSSL_Init() != _SUCCESS:
+        raise ImportError("wolfSSL_Init failed")
+    version = (c.wolfSSL_lib_version() or b"?").decode("ascii", "replace")
+    return _Lib(c, version)
+
+
+def library_version() -> str:
+    """wolfSSL's version string, e.g. ``"5.5.4"``."""
+    return load().version
+
+
+# ======================================================================================
+# Errors
+# ======================================================================================
+
+
+def error_string(code: int) -> str:
+    """wolfSSL's text for an error code."""
+    buf = ctypes.create_string_buffer(256)
+    load().c.wolfSSL_ERR_error_string_n(code & 0xFFFFFFFFFFFFFFFF, buf, len(buf))
+    return buf.value.decode("utf-8", "replace") or f"wolfSSL error {code}"
+
+
+class WolfSSLError(Exception):
+    """A wolfSSL failure: ``code`` is wolfSSL's (negative) error code."""
+
+    def __init__(self, code: int, context: str, detail: str | None = None) -> None:
+        self.code = code
+        text = detail if detail is not None else error_string(code)
+        super().__init__(f"{context}: {text} ({code})")
+
+
+class VerifyError(WolfSSLError):
+    """The peer's certificate failed verification; ``reason`` says why."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(code, "certificate verification failed", reason)
+        self.reason = reason
+
+
+class RaggedEOFError(WolfSSLError):
+    """The transport closed without a close_notify."""
+
+
+class WantRead(Exception):
+    """More input from the peer is needed: flush the outgoing data, feed input, retry."""
+
+
+def _check(rc: int, what: str, failed: str = "failed") -> None:
+    if rc != _SUCCESS:
+        raise WolfSSLError(rc, what, None if rc < 0 else failed)
+
+
+# ======================================================================================
+# Cipher suites
+# ======================================================================================
+
+
+@dataclass(frozen=True)
+class CipherSuite:
+    """One suite wolfSSL knows: IANA ``id`` and wolfSSL's own ``name``."""
+
+    id: int
+    name: str
+
+    @property
+    def tls13(self) -> bool:
+        """Whether this is a TLS 1.3 suite (usable only with TLS 1.3)."""
+        return self.id >> 8 == 0x13
+
+
+@functools.lru_cache(maxsize=1)
+def cipher_suite_table() -> dict[int, CipherSuite]:
+    """Every suite this wolfSSL build has, by IANA id."""
+    c = load().c
+    out: dict[int, CipherSuite] = {}
+    index = 0
+    while True:
+        raw = c.wolfSSL_get_cipher_list(index)
+        if not raw:
+            break
+        index += 1
+        b0, b1, flags = ctypes.c_ubyte(), ctypes.c_ubyte(), ctypes.c_int()
+        rc = c.wolfSSL_get_cipher_suite_from_name(
+            raw, ctypes.byref(b0), ctypes.byref(b1), ctypes.byref(flags)
+        )
+        if rc == 0:
+            value = (b0.value << 8) | b1.value
+            out.setdefault(value, CipherSuite(value, raw.decode("ascii")))
+    return out
+
+
+# ======================================================================================
+# Contexts
+# ======================================================================================
+
+
+class _InBuffer:
+    """Bytes copied into a C buffer that is zeroed when dropped (for key material)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.buf = ctypes.create_string_buffer(data, len(data))
+        self.size = len(data)
+
+    def wipe(self) -> None:
+        ctypes.memset(self.buf, 0, self.size)
+
+
+class Context:
+    """A ``WOLFSSL_CTX``: versions, ciphers, trust anchors, own chain and verify mode."""
+
+    def __init__(self, *, server_side: bool) -> None:
+        self._lib = load()
+        c = self._lib.c
+        self._handle: int | None = None
+        self.server_side = server_side
+        method = c.wolfSSLv23_server_method() if server_side else c.wolfSSLv23_client_method()
+        handle = c.wolfSSL_CTX_new(method)
+        if not handle:
+            raise MemoryError("wolfSSL_CTX_new failed")
+        self._handle = int(handle)
+        self._keep: list[Any] = []
+        if not server_side:
+            # Offer only the psk_ke resumption mode (this binding never resumes): servers
+            # that follow it (rustls) then send no NewSessionTicket, whose 32-byte nonce
+            # this wolfSSL cannot parse (it allows 8 bytes and fails the connection).
+            c.wolfSSL_CTX_no_dhe_psk(self._handle)
+        self._sessions: weakref.WeakValueDictionary[int, Session] | None = None
+        self.verify_mode = _VERIFY_NONE
+        self.set_verify(_VERIFY_NONE)
+
+    @property
+    def handle(self) -> int:
+        """The ``WOLFSSL_CTX*``."""
+        if self._handle is None:
+            raise ValueError("context is closed")
+        return self._handle
+
+    def set_versions(self, low: str, high: str) -> None:
+        """Allow TLS *low* .. *high* (``"TLSv1.2"``, ``"TLSv1.3"``)."""
+        c = self._lib.c
+        _check(c.wolfSSL_CTX_set_min_proto_version(self.handle, _VERSION_NUMBERS[low]), low)
+        _check(c.wolfSSL_CTX_set_max_proto_version(self.handle, _VERSION_NUMBERS[high]), high)
+
+    def set_cipher_list(self, names: Sequence[str]) -> None:
+        """Allow exactly these wolfSSL suite names, in this order."""
+        _check(
+            self._lib.c.wolfSSL_CTX_set_cipher_list(self.handle, ":".join(names).encode()),
+            "set the cipher list",
+        )
+
+    def set_verify(self, mode: int) -> None:
+        """``wolfSSL_CTX_set_verify`` (``SSL_VERIFY_*`` bits)."""
+        self._lib.c.wolfSSL_CTX_set_verify(self.handle, mode, None)
+        self.verify_mode = mode
+
+    def enable_sni_hook(self) -> None:
+        """Servers: run each session's ``sni_callback`` once the ClientHello is parsed.
+
+        wolfSSL calls the context's servername callback for every ClientHello (with or
+        without SNI); it is dispatched to the :class:`Session` that owns the ``WOLFSSL``.
+        """
+        if self._sessions is not None:
+            return
+        sessions: weakref.WeakValueDictionary[int, Session] = weakref.WeakValueDictionary()
+        self._sessions = sessions
+
+        def hook(ssl: int | None, alert: Any, arg: int | None) -> int:
+            session = sessions.get(ssl or 0)
+            if session is None:
+                return 0
+            try:
+                session._run_sni_callback()
+                return 0
+            except BaseException as exc:  # re-raised once control is back in Python
+                session._t.error = exc
+                alert[0] = _A_HANDSHAKE_FAILURE
+                return _SNI_FATAL
+
+        callback = _SNI_FUNC(hook)
+        self._keep.append(callback)
+        self._lib.c.wolfSSL_CTX_set_servername_callback(self.handle, callback)
+
+    def verify_peer(self, *, require: bool) -> None:
+        """Verify the peer's chain; with *require*, fail when it sends none (servers)."""
+        self.set_verify(_VERIFY_PEER | (_VERIFY_FAIL_IF_NO_PEER_CERT if require else 0))
+
+    def load_trust_pem(self, pem: bytes) -> None:
+        """Trust the CA certificates in *pem*."""
+        buf = ctypes.create_string_buffer(pem, len(pem))
+        _check(
+            self._lib.c.wolfSSL_CTX_load_verify_buffer(self.handle, buf, len(pem), _FILETYPE_PEM),
+            "load CA certificates",
+        )
+
+    def load_trust_locations(self, cafile: str | None, capath: str | None) -> None:
+        """Trust a PEM bundle and/or every certificate file in a directory."""
+        rc = self._lib.c.wolfSSL_CTX_load_verify_locations_ex(
+            self.handle,
+            os.fsencode(cafile) if cafile else None,
+            os.fsencode(capath) if capath else None,
+            _LOAD_FLAG_IGNORE_ERR,
+        )
+        _check(rc, f"load CA certificates from {cafile or capath!r}")
+
+    def use_chain(
+        self, chain_pem: bytes, key: bytes, key_der: bool, password: bytes | None
+    ) -> None:
+        """Present *chain_pem* (leaf first) with its private key (PEM or DER), from memory."""
+        c = self._lib.c
+        chain = ctypes.create_string_buffer(chain_pem, len(chain_pem))
+        _check(
+            c.wolfSSL_CTX_use_certificate_chain_buffer(self.handle, chain, len(chain_pem)),
+            "load the certificate chain",
+        )
+        secret = _InBuffer(key)
+        pw = _InBuffer(password or b"")
+        calls: list[int] = []
+
+        def passwd(buf: int | None, size: int, rwflag: int, userdata: int | None) -> int:
+            try:
+                calls.append(1)
+                if password is None or len(password) > size:
+                    return -1
+                ctypes.memmove(buf or 0, pw.buf, pw.size)
+                return pw.size
+            except BaseException:  # must never reach C
+                return -1
+
+        callback = _PASSWD_FUNC(passwd)
+        c.wolfSSL_CTX_set_default_passwd_cb(self.handle, ctypes.cast(callback, _vp))
+        try:
+            rc = c.wolfSSL_CTX_use_PrivateKey_buffer(
+                self.handle,
+                secret.buf,
+                secret.size,
+                _FILETYPE_ASN1 if key_der else _FILETYPE_PEM,
+            )
+        finally:
+            c.wolfSSL_CTX_set_default_passwd_cb(self.handle, None)
+            secret.wipe()
+            pw.wipe()
+        _check(rc, "load the private key")
+        _check(
+            c.wolfSSL_CTX_check_private_key(self.handle),
+            "load the private key",
+            "the key does not match the certificate",
+        )
+        # wolfSSL_CTX_check_private_key passes mismatched ECDSA keys in this build:
+        # prove the match by signing with the key and verifying with the leaf.
+        if not self._key_signs_for_leaf():
+            raise WolfSSLError(
+                E_BAD_FUNC_ARG, "load the private key", "the key does not match the certificate"
+            )
+
+    def _key_signs_for_leaf(self) -> bool:
+        c = self._lib.c
+        cert = c.wolfSSL_CTX_get0_certificate(self.handle)
+        key = c.wolfSSL_CTX_get0_privatekey(self.handle)
+        if not cert or not key:
+            return False
+        public = c.wolfSSL_X509_get_pubkey(cert)
+        if not public:
+            return False
+        message = b"tls_adapter wolfssl key check"
+        sig = ctypes.create_string_buffer(1024)
+        size = ctypes.c_size_t(len(sig))
+        try:
+            md = c.wolfSSL_EVP_MD_CTX_new()
+            try:
+                if (
+                    c.wolfSSL_EVP_DigestSignInit(md, None, c.wolfSSL_EVP_sha256(), None, key) != 1
+                    or c.wolfSSL_EVP_DigestSignUpdate(md, message, len(message)) != 1
+                    or c.wolfSSL_EVP_DigestSignFinal(md, sig, ctypes.byref(size)) != 1
+                ):
+                    return False
+            finally:
+                c.wolfSSL_EVP_MD_CTX_free(md)
+            md = c.wolfSSL_EVP_MD_CTX_new()
+            try:
+                return bool(
+                    c.wolfSSL_EVP_DigestVerifyInit(md, None, c.wolfSSL_EVP_sha256(), None, public)
+                    == 1
+                    and c.wolfSSL_EVP_DigestVerifyUpdate(md, message, len(message)) == 1
+                    and c.wolfSSL_EVP_DigestVerifyFinal(md, sig, size.value) == 1
+                )
+            finally:
+                c.wolfSSL_EVP_MD_CTX_free(md)
+        finally:
+            c.wolfSSL_EVP_PKEY_free(public)
+
+    def close(self) -> None:
+        """``wolfSSL_CTX_free``; idempotent."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            self._lib.c.wolfSSL_CTX_free(handle)
+
+    def __del__(self) -> None:
+        try:  # noqa: SIM105
+            self.close()
+        except Exception:
+            pass
+
+
+# ======================================================================================
+# Sessions
+# ======================================================================================
+
+#: ``callback(session, server_name_or_None) -> Context | None`` (see :class:`Session`).
+SNICallback = Callable[["Session", "str | None"], "Context | None"]
+
+
+#: Plain words in front of wolfSSL's terse texts for the common verification failures.
+_VERIFY_WORDS = {
+    -150: "the certificate is not yet valid",
+    -151: "the certificate has expired",
+    -155: "a certificate signature is invalid",
+    -188: "unable to get the issuer certificate: no trusted CA signed the chain",
+    -275: "self-signed certificate not in the trust store",
+    -322: "hostname mismatch: the certificate is not valid for the server name",
+    -325: "IP address mismatch: the certificate is not valid for the server address",
+    -345: "the peer did not send a certificate",
+}
+
+
+def _verify_reason(error: int, verify_result: int) -> str:
+    """A readable reason for a verification failure (wolfSSL's text in parentheses)."""
+    if error not in VERIFY_ERRORS and verify_result < 0:
+        error = verify_result
+    text = error_string(error)
+    if verify_result > 0:  # an X509_V_ERR_* code
+        raw = load().c.wolfSSL_X509_verify_cert_error_string(verify_result)
+        detail = raw.decode("utf-8", "replace") if raw else ""
+        if detail and "unknown" not in detail.lower():
+            text = f"{detail}; {text}"
+    words = _VERIFY_WORDS.get(error)
+    return f"{words} ({text})" if words else text
+
+
+class _Transport:
+    """The memory buffers, and the slot where callbacks leave an exception for Python."""
+
+    __slots__ = ("eof", "error", "incoming", "outgoing", "verify_reason")
+
+    def __init__(self) -> None:
+        self.incoming = bytearray()
+        self.outgoing = bytearray()
+        self.eof = False
+        self.error: BaseException | None = None
+        self.verify_reason: str | None = None
+
+
+def _io_callbacks(t: _Transport) -> tuple[Any, Any]:
+    def recv(ssl: int | None, buf: int | None, size: int, ctx: int | None) -> int:
+        try:
+            n = min(size, len(t.incoming))
+            if n == 0:
+                return _CBIO_ERR_CONN_CLOSE if t.eof else _CBIO_ERR_WANT_READ
+            src = (ctypes.c_char * n).from_buffer(t.incoming)
+            ctypes.memmove(buf or 0, src, n)
+            del src  # release the buffer export before resizing
+            del t.incoming[:n]
+            return n
+        except BaseException as exc:  # must never reach C
+            t.error = exc
+            return _CBIO_ERR_GENERAL
+
+    def send(ssl: int | None, buf: int | None, size: int, ctx: int | None) -> int:
+        try:
+            t.outgoing += ctypes.string_at(buf or 0, size)
+            return size
+        except BaseException as exc:
+            t.error = exc
+            return _CBIO_ERR_GENERAL
+
+    return _IO_FUNC(recv), _IO_FUNC(send)
+
+
+def dns_name_matches(pattern: str, host: str) -> bool:
+    """Whether the dNSName *pattern* matches *host* (an A-label, lower case, no final dot).
+
+    The rules of OpenSSL's ``X509_check_host`` with ``X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS``
+    (as the ``ssl`` module sets it): case-insensitive; a wildcard is a whole left-most label
+    ``*`` followed by at least two labels, and stands for exactly one non-empty label.
+    """
+    if not pattern.isascii() or not host:
+        return False
+    pattern = pattern.lower()
+    if pattern == host:
+        return True
+    if not pattern.startswith("*."):
+        return False
+    rest = pattern[2:]
+    if "*" in rest or rest.count(".") < 1 or "" in rest.split("."):
+        return False
+    first, dot, remainder = host.partition(".")
+    return bool(first and dot) and remainder == rest
+
+
+def _has_dns_name(der: bytes, host: str) -> bool:
+    """Whether a dNSName subjectAltName of the DER certificate matches *host*."""
+    names = decode_certificate(der).get("subjectAltName", ())
+    return any(kind == "DNS" and dns_name_matches(value, host) for kind, value in names)
+
+
+def _has_ip_san(der: bytes, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether the DER certificate has an iPAddress subjectAltName equal to *address*."""
+    for kind, value in decode_certificate(der).get("subjectAltName", ()):
+        if kind == "IP Address":
+            try:
+                if ipaddress.ip_address(value) == address:
+                    return True
+            except ValueError:
+                continue
+    return False
+
+
+def _leaf_check(t: _Transport, c: Any, accept: Callable[[bytes], bool], reason: str) -> Any:
+    """A verify callback that also requires ``accept(leaf_der)`` once wolfSSL's own checks
+    (chain, dates, name or address), whose verdict is *preverify*, have passed.
+
+    wolfSSL 5.5.4 matches a DNS name against the subject CN when there is no
+    subjectAltName, lets ``*`` stand for any number of labels, anywhere (``*``,
+    ``*.org``, ``a.*.org`` and ``f*.example.org`` all match), and matches an IP address
+    against the CN or a dNSName. The OpenSSL-based backends never do, so a DNS name must
+    also match a dNSName subjectAltName by :func:`dns_name_matches`, and an IP address an
+    iPAddress subjectAltName.
+    """
+
+    def verify(preverify: int, store: int | None) -> int:
+        try:
+            if not preverify or c.wolfSSL_X509_STORE_CTX_get_error_depth(store) != 0:
+                return preverify
+            cert = c.wolfSSL_X509_STORE_CTX_get_current_cert(store)
+            size = ctypes.c_int()
+            der = c.wolfSSL_X509_get_der(cert, ctypes.byref(size)) if cert else None
+            if not der or size.value <= 0 or not accept(ctypes.string_at(der, size.value)):
+                t.verify_reason = reason
+                return 0
+            return 1
+        except BaseException as exc:  # must never reach C; fail closed
+            t.error = exc
+            return 0
+
+    return _VERIFY_FUNC(verify)
+
+
+class Session:
+    """One TLS connection driven entirely through memory buffers.
+
+    :param context: the :class:`Context` (kept alive by the session).
+    :param server_hostname: clients: sent as SNI (*sni*), and/or checked (*check_name*).
+    :param sni: the DNS name to send as SNI, or None (never an IP literal).
+    :param check_name: the DNS name the certificate must match, or None.
+    :param check_ip: the IP address (text) the certificate must match, or None.
+    :param verify: clients: whether to verify the server's chain at all.
+    :param alpn_protocols: ALPN ids in preference order (no ``,`` or NUL in them).
+    :param sni_callback: servers (whose context ran :meth:`Context.enable_sni_hook`):
+        called as ``cb(session, server_name_or_None)`` once per connection, after the
+        ClientHello is parsed; return another :class:`Context` to switch to its
+        certificate chain, trust anchors and client-certificate policy, or None. If it
+        raises, the handshake fails with a handshake_failure alert and :meth:`handshake`
+        re-raises the exception.
+    """
+
+    def __init__(
+        self,
+        context: Context,
+        *,
+        sni: str | None = None,
+        check_name: str | None = None,
+        check_ip: str | None = None,
+        verify: bool | None = None,
+        alpn_protocols: Sequence[bytes] = (),
+        sni_callback: SNICallback | None = None,
+    ) -> None:
+        self._lib = load()
+        c = self._lib.c
+        self._handle: int | None = None
+        self._context = context
+        self._contexts = [context]  # every context the session was switched to
+        self.server_side = context.server_side
+        self._sni_callback = sni_callback
+        self._sni_called = False
+        self._done = self._shutdown_sent = False
+        self._fatal: BaseException | None = None
+        self._rbuf = ctypes.create_string_buffer(16384)
+        self._t = _Transport()
+        handle = c.wolfSSL_new(context.handle)
+        if not handle:
+            raise MemoryError("wolfSSL_new failed")
+        self._handle = h = int(handle)
+        recv, send = _io_callbacks(self._t)
+        self._keep: list[Any] = [recv, send]
+        c.wolfSSL_SSLSetIORecv(h, recv)
+        c.wolfSSL_SSLSetIOSend(h, send)
+        if sni_callback is not None:
+            if context._sessions is None:
+                raise ValueError("sni_callback needs a context with enable_sni_hook()")
+            context._sessions[h] = self
+        if verify is not None:
+            c.wolfSSL_set_verify(h, _VERIFY_PEER if verify else _VERIFY_NONE, None)
+        if sni is not None:
+            name = sni.encode("ascii")
+            _check(c.wolfSSL_UseSNI(h, _SNI_HOST_NAME, name, len(name)), "set SNI")
+        if check_name is not None:
+            _check(c.wolfSSL_check_domain_name(h, check_name.encode("ascii")), "set host name")
+            host = check_name.lower().rstrip(".")
+            callback = _leaf_check(
+                self._t,
+                c,
+                lambda der: _has_dns_name(der, host),
+                f"hostname mismatch: no DNS subjectAltName of the certificate matches "
+                f"{check_name!r} (wildcards stand for one whole left-most label; the subject "
+                "CN is not used)",
+            )
+            self._keep.append(callback)
+            c.wolfSSL_set_verify(h, context.verify_mode, ctypes.cast(callback, _vp))
+        if check_ip is not None:
+            param = c.wolfSSL_get0_param(h)
+            if not param:
+                raise WolfSSLError(E_BAD_FUNC_ARG, "get the verify parameters")
+            # wolfSSL compares text: IPv6 SANs in full form (2001:0DB8:0000:...).
+            text = ipaddress.ip_address(check_ip).exploded if ":" in check_ip else check_ip
+            rc = c.wolfSSL_X509_VERIFY_PARAM_set1_ip_asc(param, text.encode("ascii"))
+            _check(rc, "set the IP address to verify")
+            address = ipaddress.ip_address(check_ip)
+            callback = _leaf_check(
+                self._t,
+                c,
+                lambda der: _has_ip_san(der, address),
+                f"IP address mismatch: the certificate has no iPAddress subjectAltName for "
+                f"{check_ip} (the subject CN and DNS names are not used)",
+            )
+            self._keep.append(callback)
+            c.wolfSSL_set_verify(h, context.verify_mode, ctypes.cast(callback, _vp))
+        protos = [bytes(p) for p in alpn_protocols]
+        if protos:
+            if any(not p or b"," in p or b"\0" in p for p in protos):
+                raise ValueError("wolfSSL ALPN protocols must be non-empty, without ',' or NUL")
+            joined = b",".join(protos)
+            _check(
+                c.wolfSSL_UseALPN(h, joined, len(joined), _ALPN_CONTINUE_ON_MISMATCH), "set ALPN"
+            )
+
+    def _run_sni_callback(self) -> None:
+        # Once per connection: after a HelloRetryRequest the second ClientHello runs the
+        # hook again, and the context chosen the first time stays set.
+        if self._sni_callback is None or self._sni_called:
+            return
+        self._sni_called = True
+        new = self._sni_callback(self, self.server_name())
+        if new is not None and new is not self._context:
+            c = self._lib.c
+            if not c.wolfSSL_set_SSL_CTX(self.handle, new.handle):
+                raise WolfSSLError(E_BAD_FUNC_ARG, "switch the context")
+            self._contexts.append(new)
+            c.wolfSSL_set_verify(self.handle, new.verify_mode, None)
+
+    def server_name(self) -> str | None:
+        """Servers: the SNI host name the client sent, or None."""
+        data = ctypes.c_void_p()
+        size = int(self._lib.c.wolfSSL_SNI_GetRequest(self.handle, _SNI_HOST_NAME, data))
+        if not size or not data.value:
+            return None
+        return ctypes.string_at(data.value, size).decode("ascii", errors="replace")
+
+    # -- buffers ---------------------------------------------------------------------
+
+    def receive(self, data: bytes | bytearray | memoryview) -> None:
+        """Queue bytes that arrived from the peer; ``b""`` records the transport's EOF."""
+        if not data:
+            self._t.eof = True
+        elif self._t.eof:
+            raise ValueError("data received after EOF")
+        else:
+            self._t.incoming += data
+
+    def peek(self, n: int = -1) -> bytes:
+        """Up to *n* (all if negative) outgoing bytes, without removing them."""
+        return bytes(self._t.outgoing if n < 0 else self._t.outgoing[:n])
+
+    def consume(self, n: int) -> None:
+        """Drop the first *n* outgoing bytes (once the caller has sent them)."""
+        del self._t.outgoing[:n]
+
+    def outgoing_len(self) -> int:
+        """Bytes waiting to be sent to the peer."""
+        return len(self._t.outgoing)
+
+    def incoming_len(self) -> int:
+        """Received bytes wolfSSL has not taken yet (it may buffer more internally)."""
+        return len(self._t.incoming)
+
+    def pending(self) -> int:
+        """Decrypted bytes wolfSSL holds, readable without input."""
+        if self._handle is None or not self._done:
+            return 0
+        return max(int(self._lib.c.wolfSSL_pending(self._handle)), 0)
+
+    # -- TLS operations --------------------------------------------------------------
+
+    @property
+    def handle(self) -> int:
+        """The ``WOLFSSL*`` (ValueError once closed)."""
+        if self._handle is None:
+            raise ValueError("session is closed")
+        return self._handle
+
+    @property
+    def handshake_done(self) -> bool:
+        """Whether the handshake completed."""
+        return self._done
+
+    def handshake(self) -> None:
+        """Advance the handshake until it completes.
+
+        :raises WantRead: input is needed (flush the outgoing data first).
+        :raises VerifyError: the peer certificate failed verification.
+        :raises RaggedEOFError: the transport closed mid-handshake.
+        :raises WolfSSLError: any other failure, e.g. a fatal alert from the peer.
+        """
+        self._raise_if_dead()
+        if self._done:
+            return
+        c, h = self._lib.c, self.handle
+        rc = int(c.wolfSSL_accept(h) if self.server_side else c.wolfSSL_connect(h))
+        self._after_call()
+        if rc == _SUCCESS:
+            self._done = True
+            return
+        self._fail(rc, "handshake")
+
+    def read(self, n: int = 16384) -> bytes:
+        """Up to *n* decrypted bytes; ``b""`` once the peer's close_notify arrived.
+
+        :raises WantRead: no application data is available yet.
+        :raises RaggedEOFError: transport EOF without close_notify.
+        """
+        self.handshake()
+        if n <= 0:
+            return b""
+        if len(self._rbuf) < n:
+            self._rbuf = ctypes.create_string_buffer(n)
+        rc = int(self._lib.c.wolfSSL_read(self.handle, self._rbuf, n))
+        self._after_call()
+        if rc > 0:
+            return self._rbuf.raw[:rc]
+        error = int(self._lib.c.wolfSSL_get_error(self.handle, rc))
+        if error in (_ERROR_ZERO_RETURN, E_ZERO_RETURN):
+            return b""
+        self._fail(rc, "read", error)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Encrypt all of *data* into the outgoing buffer; returns ``len(data)``."""
+        self.handshake()
+        if self._shutdown_sent:
+            raise WolfSSLError(E_BAD_FUNC_ARG, "write", "write after close_notify")
+        buf = bytes(data)
+        if not buf:
+            return 0
+        rc = int(self._lib.c.wolfSSL_write(self.handle, buf, len(buf)))
+        self._after_call()
+        if rc != len(buf):
+            self._fail(rc, "write")
+        return rc
+
+    def shutdown(self) -> None:
+        """Queue a close_notify (``wolfSSL_shutdown``). Idempotent; does nothing on a session
+        that failed fatally."""
+        if self._shutdown_sent or self._fatal is not None:
+            return
+        self._shutdown_sent = True
+        rc = int(self._lib.c.wolfSSL_shutdown(self.handle))
+        self._after_call()
+        if rc not in (_SUCCESS, _SHUTDOWN_NOT_DONE, 0):
+            error = int(self._lib.c.wolfSSL_get_error(self.handle, rc))
+            if error not in (_ERROR_WANT_READ, _ERROR_ZERO_RETURN, E_ZERO_RETURN):
+                raise WolfSSLError(error, "shutdown")
+
+    # -- failures --------------------------------------------------------------------
+
+    def _raise_if_dead(self) -> None:
+        if self._fatal is not None:
+            raise self._fatal.with_traceback(None)
+
+    def _after_call(self) -> None:
+        """Re-raise an exception a callback stashed during the last C call."""
+        exc, self._t.error = self._t.error, None
+        if exc is not None:
+            self._fatal = WolfSSLError(_CBIO_ERR_GENERAL, f"transport callback failed: {exc!r}")
+            raise exc
+
+    def _fail(self, rc: int, context: str, error: int | None = None) -> None:
+        c, h = self._lib.c, self.handle
+        if error is None:
+            error = int(c.wolfSSL_get_error(h, rc))
+        if error in (_ERROR_WANT_READ, _ERROR_WANT_WRITE):
+            if self._t.eof and not self._t.incoming:
+                error = E_SOCKET_PEER_CLOSED
+            else:
+                raise WantRead(f"{context} needs more data")
+        exc: WolfSSLError
+        verify_result = int(c.wolfSSL_get_verify_result(h))
+        if self._t.verify_reason is not None:
+            exc = VerifyError(error, self._t.verify_reason)
+        elif error in VERIFY_ERRORS or (verify_result != 0 and not self._done):
+            exc = VerifyError(error, _verify_reason(error, verify_result))
+        elif error in (E_SOCKET_PEER_CLOSED, _ERROR_SYSCALL) or (
+            self._t.eof and not self._t.incoming and error == _CBIO_ERR_CONN_CLOSE
+        ):
+            exc = RaggedEOFError(error, context, "transport closed without close_notify")
+        else:
+            exc = WolfSSLError(error, context)
+        self._fatal = exc
+        raise exc
+
+    # -- session information ---------------------------------------------------------
+
+    def version(self) -> str | None:
+        """``"TLSv1.2"`` or ``"TLSv1.3"`` once the handshake is done, else None."""
+        if not self._done:
+            return None
+        raw = self._lib.c.wolfSSL_get_version(self.handle)
+        return raw.decode("ascii") if raw else None
+
+    def cipher_suite_id(self) -> int | None:
+        """IANA id of the negotiated suite (e.g. 0x1301, 0xC02F), or None."""
+        if not self._done:
+            return None
+        value = int(self._lib.c.wolfSSL_get_current_cipher_suite(self.handle))
+        return value if value > 0 else None
+
+    def alpn(self) -> bytes | None:
+        """The negotiated ALPN protocol, or None."""
+        name, size = ctypes.c_void_p(), ctypes.c_ushort()
+        rc = int(
+            self._lib.c.wolfSSL_ALPN_GetProtocol(
+                self.handle, ctypes.byref(name), ctypes.byref(size)
+            )
+        )
+        if rc != _SUCCESS or not name.value or not size.value:
+            return None
+        return ctypes.string_at(name.value, size.value)
+
+    def peer_certificate_der(self) -> bytes | None:
+        """The peer's leaf certificate (DER), or None."""
+        if not self._done:
+            return None
+        c = self._lib.c
+        x509 = c.wolfSSL_get_peer_certificate(self.handle)
+        if not x509:
+            return None
+        try:
+            size = ctypes.c_int()
+            der = c.wolfSSL_X509_get_der(x509, ctypes.byref(size))
+            return ctypes.string_at(der, size.value) if der and size.value > 0 else None
+        finally:
+            c.wolfSSL_X509_free(x509)
+
+    def close(self) -> None:
+        """``wolfSSL_free``; idempotent. Sends nothing (see :meth:`shutdown`)."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            if self._context._sessions is not None:
+                self._context._sessions.pop(handle, None)
+            self._lib.c.wolfSSL_free(handle)
+
+    def __del__(self) -> None:
+        # No module globals here: they may be gone at interpreter shutdown.
+        try:  # noqa: SIM105
+            self.close()
+        except Exception:
+            pass

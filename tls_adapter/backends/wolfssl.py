@@ -1,0 +1,489 @@
+"""The wolfSSL backend: the system ``libwolfssl``, driven through ctypes (``_wolfssl_ffi``).
+
+Each context builds its ``WOLFSSL_CTX`` once, in the constructor: versions, cipher list,
+trust anchors, the own chain and key, and the verification mode. Every connection is a
+new ``WOLFSSL`` over memory buffers that shares it. Sockets are driven by the generic
+pump in ``tls_adapter._socket``; nothing here touches a socket.
+
+How the configuration maps onto wolfSSL:
+
+* **Trust.** ``TrustStore.system()`` is the CA bundle and/or directory that
+  :func:`~tls_adapter.backends._system.find_system_ca` locates (OpenSSL's default paths,
+  or ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when set), loaded once per context. Files,
+  ``certifi``, directories (every certificate file in it, read when the context is built)
+  and buffers are loaded as given.
+* **Verification** runs inside the handshake and is done by wolfSSL itself: the chain and
+  dates always (unless ``validate_certificates=False``), plus the DNS name
+  (``wolfSSL_check_domain_name``) or IP address (``X509_VERIFY_PARAM_set1_ip_asc``) when
+  the client checks the hostname. Because wolfSSL 5.5.4 matches names more loosely than
+  OpenSSL (subject CN fallback, ``*`` for any labels, IP addresses in the CN or a
+  dNSName), a verify callback also requires a matching dNSName subjectAltName (OpenSSL's
+  wildcard rules) or iPAddress subjectAltName. IP literals are never sent as SNI.
+* **Versions** TLS 1.2 and 1.3 (Debian's wolfSSL has no TLS 1.0; TLS 1.1 is left out
+  too). A range that holds neither is refused; a range that also holds older versions is
+  narrowed to these.
+* **Ciphers** map one-to-one onto wolfSSL's suite names (``wolfSSL_CTX_set_cipher_list``),
+  TLS 1.3 suites included. Suites wolfSSL does not know are not offered; a version left
+  without any suite is switched off, and a configuration left without any is refused.
+* **ALPN** protocols are handed to wolfSSL as one comma-separated string, so a protocol
+  containing ``,`` or NUL is refused.
+* **Client certificates.** A server with a ``trust_store`` requires and verifies one.
+* **sni_callback** runs from wolfSSL's servername callback, once per connection (with or
+  without SNI). A different configuration it returns gets its own cached context that
+  the connection switches to (``wolfSSL_set_SSL_CTX``): certificate chain and key, trust
+  anchors and client-certificate policy; versions, ciphers and ALPN keep the original
+  configuration's values.
+
+Errors are translated at one boundary, :func:`_translate`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer
+from .._ciphers import DEFAULT_CIPHER_LIST, CipherSuite, cipher_suite_from_int
+from .._config import TLSConfiguration
+from .._enums import NextProtocol, TLSVersion, protocol_bytes, protocol_from_bytes, version_rank
+from .._errors import (
+    CertificateValidationError,
+    ConfigurationError,
+    RaggedEOF,
+    TLSError,
+    WantReadError,
+    WantWriteError,
+)
+from .._trust import Certificate, PrivateKey, TrustStore
+from . import Backend, Capabilities
+from . import _wolfssl_ffi as _ffi
+from ._system import find_system_ca
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+__all__ = ["BACKEND", "WolfSSLBuffer", "WolfSSLClientContext", "WolfSSLServerContext"]
+
+_NAME = "wolfssl"
+_HIGH_WATER = 256 * 1024
+_MAX_DERIVED = 64
+#: Our versions, lowest first, with wolfSSL's name for them.
+_VERSIONS: dict[TLSVersion, str] = {
+    TLSVersion.TLSv1_2: "TLSv1.2",
+    TLSVersion.TLSv1_3: "TLSv1.3",
+}
+_BY_NAME = {name: version for version, name in _VERSIONS.items()}
+
+
+class _SNICallbackError(Exception):
+    """Carries an exception out of the SNI hook, through wolfSSL, to :func:`_translate`."""
+
+
+# -- the error boundary -----------------------------------------------------------------
+@contextlib.contextmanager
+def _translate(building: str | None = None) -> Iterator[None]:
+    """Turn the ffi's exceptions into tls_adapter's, chaining the original.
+
+    With *building* (what is being built, for the message), every failure is a
+    :class:`ConfigurationError`: the context (or connection) cannot be made as asked.
+    """
+    try:
+        yield
+    except _ffi.WantRead as e:
+        raise WantReadError(str(e) or "more data from the network is needed") from e
+    except _ffi.RaggedEOFError as e:
+        raise RaggedEOF("the peer closed the connection without a TLS close_notify") from e
+    except _ffi.VerifyError as e:
+        raise CertificateValidationError(e.reason) from e
+    except _SNICallbackError as e:
+        cause = e.__cause__
+        raise TLSError(f"sni_callback failed: {cause!r}") from cause
+    except (_ffi.WolfSSLError, ValueError, MemoryError) as e:
+        if building is not None:
+            raise ConfigurationError(f"the {_NAME} backend cannot {building}: {e}") from e
+        raise TLSError(str(e)) from e
+
+
+# -- building ---------------------------------------------------------------------------
+def _version_range(config: TLSConfiguration) -> list[TLSVersion]:
+    """The configured versions this backend can speak, lowest first."""
+    low, high = (
+        version_rank(config.lowest_supported_version),
+        version_rank(config.highest_supported_version),
+    )
+    versions = [v for v in _VERSIONS if low <= version_rank(v) <= high]
+    if not versions:
+        raise ConfigurationError(
+            f"the {_NAME} backend supports only TLS 1.2 and 1.3, not "
+            f"{config.lowest_supported_version.name}..{config.highest_supported_version.name} "
+            "(lowest_supported_version/highest_supported_version)"
+        )
+    return versions
+
+
+def _configure_protocols(context: _ffi.Context, config: TLSConfiguration) -> None:
+    """Versions and cipher list, exactly as configured (minus suites wolfSSL lacks)."""
+    table = _ffi.cipher_suite_table()
+    requested = [int(c) for c in (config.ciphers or DEFAULT_CIPHER_LIST)]
+    known = [table[c] for c in dict.fromkeys(requested) if c in table]
+    versions = [
+        v
+        for v in _version_range(config)
+        if any(s.tls13 == (v is TLSVersion.TLSv1_3) for s in known)
+    ]
+    if not versions:
+        raise ConfigurationError(
+            f"the {_NAME} backend can use none of the configured ciphers with TLS "
+            f"{config.lowest_supported_version.name}..{config.highest_supported_version.name}"
+        )
+    with _translate("use the configured TLS versions and ciphers"):
+        context.set_versions(_VERSIONS[versions[0]], _VERSIONS[versions[-1]])
+        context.set_cipher_list([s.name for s in known])
+
+
+def _check_alpn(config: TLSConfiguration) -> list[bytes]:
+    protocols = [protocol_bytes(p) for p in config.inner_protocols]
+    for protocol in protocols:
+        if b"," in protocol or b"\0" in protocol:
+            raise ConfigurationError(
+                f"the {_NAME} backend cannot offer ALPN protocols (inner_protocols) that "
+                f"contain ',' or NUL: {protocol[:16]!r}"
+            )
+    return protocols
+
+
+def _load_trust(context: _ffi.Context, store: TrustStore) -> None:
+    with _translate(f"load trust store {store!r}"):
+        if store.kind == "system":
+            where = find_system_ca()
+            # Two calls: this wolfSSL is far slower (~1 s) given both at once.
+            if where.cafile is not None:
+                context.load_trust_locations(where.cafile, None)
+            if where.capath is not None:
+                context.load_trust_locations(None, where.capath)
+        elif store.kind == "directory":
+            assert store.path is not None
+            with contextlib.suppress(_ffi.WolfSSLError):
+                # An empty directory trusts nothing, which fails closed.
+                context.load_trust_locations(None, store.path)
+        elif store.kind == "buffer":
+            pem = store.pem_bytes()
+            assert pem is not None
+            context.load_trust_pem(pem)
+        else:  # "file" and "certifi"
+            assert store.path is not None
+            context.load_trust_locations(store.path, None)
+
+
+def _load_chain(context: _ffi.Context, chain: tuple[tuple[Certificate, ...], PrivateKey]) -> None:
+    """Load the chain and key from memory; the key never touches a disk."""
+    certs, key = chain
+    try:
+        password = key.password_bytes()
+    except (TypeError, ValueError) as e:
+        raise ConfigurationError(f"the {_NAME} backend cannot use the private key: {e}") from e
+    try:
+        context.use_chain(b"".join(c.to_pem() for c in certs), key.to_pem(), False, password)
+    except _ffi.WolfSSLError as e:
+        if key.encrypted:
+            raise ConfigurationError(
+                f"the {_NAME} backend cannot load the encrypted private key (wrong "
+                f"password?) or its certificate chain: {e}"
+            ) from e
+        raise ConfigurationError(
+            f"the {_NAME} backend cannot load the certificate chain or key: {e}"
+        ) from e
+
+
+# -- contexts ---------------------------------------------------------------------------
+class WolfSSLClientContext(ClientContext):
+    """A client context: one ``WOLFSSL_CTX`` built here, shared by its connections.
+
+    Hostname checks are set per connection, so one context serves both
+    ``check_hostname=True`` and ``False``.
+    """
+
+    def __init__(self, configuration: TLSConfiguration) -> None:
+        super().__init__(configuration)
+        config = self._configuration
+        if config.sni_callback is not None:
+            raise ConfigurationError(f"the {_NAME} backend: sni_callback is for servers")
+        self._alpn = _check_alpn(config)
+        with _translate("create a wolfSSL context"):
+            self._context = _ffi.Context(server_side=False)
+        _configure_protocols(self._context, config)
+        if config.validate_certificates:
+            store = config.trust_store if config.trust_store is not None else TrustStore.system()
+            _load_trust(self._context, store)
+            self._context.verify_peer(require=False)
+        if config.certificate_chain is not None:
+            _load_chain(self._context, config.certificate_chain)
+
+    def wrap_buffers(
+        self, server_hostname: str | None, *, check_hostname: bool = True
+    ) -> TLSWrappedBuffer:
+        """A new in-memory client connection (a ``WOLFSSL`` over memory buffers)."""
+        name = ServerName(server_hostname, check_hostname)
+        check = name.check and self._configuration.validate_certificates
+        buffer = WolfSSLBuffer._new(self)
+        with _translate("start a client connection"):
+            buffer._session = _ffi.Session(
+                self._context,
+                sni=name.sni,
+                check_name=name.name if check and name.ip is None else None,
+                check_ip=str(name.ip) if check and name.ip is not None else None,
+                alpn_protocols=self._alpn,
+            )
+        return buffer
+
+
+class WolfSSLServerContext(ServerContext):
+    """A server context: one ``WOLFSSL_CTX`` built here, shared by its connections.
+
+    With an ``sni_callback``, a different configuration the callback returns gets its
+    own cached context, and the connection switches to it (``wolfSSL_set_SSL_CTX``):
+    certificate chain and key, client-certificate trust anchors and policy. TLS versions,
+    ciphers and ALPN keep the original configuration's values.
+    """
+
+    def __init__(self, configuration: TLSConfiguration) -> None:
+        super().__init__(configuration)
+        config = self._configuration
+        if config.certificate_chain is None:
+            # wolfSSL needs the chain of the context a connection starts with.
+            raise ConfigurationError(
+                f"a server configuration needs a certificate_chain (the {_NAME} backend "
+                "needs one even with an sni_callback)"
+            )
+        if config.trust_store is not None and not config.validate_certificates:
+            raise ConfigurationError(
+                f"the {_NAME} backend cannot require client certificates without validating "
+                "them; drop trust_store or keep validate_certificates=True"
+            )
+        self._alpn = _check_alpn(config)
+        with _translate("create a wolfSSL context"):
+            self._context = _ffi.Context(server_side=True)
+        _configure_protocols(self._context, config)
+        if config.trust_store is not None:
+            _load_trust(self._context, config.trust_store)
+            self._context.verify_peer(require=True)
+        _load_chain(self._context, config.certificate_chain)
+        if config.sni_callback is not None:
+            self._context.enable_sni_hook()
+        self._derived: dict[TLSConfiguration, WolfSSLServerContext] = {}
+        self._lock = threading.Lock()
+
+    def _context_for(self, config: TLSConfiguration) -> WolfSSLServerContext:
+        with self._lock:
+            ctx = self._derived.get(config)
+            if ctx is None:
+                if len(self._derived) >= _MAX_DERIVED:
+                    self._derived.pop(next(iter(self._derived)))
+                ctx = type(self)(config.update(sni_callback=None))
+                self._derived[config] = ctx
+            return ctx
+
+    def _on_sni(
+        self, owner: weakref.ref[WolfSSLBuffer], server_name: str | None
+    ) -> _ffi.Context | None:
+        """wolfSSL's servername hook: run the user's callback, maybe switch contexts."""
+        callback = self._configuration.sni_callback
+        assert callback is not None
+        try:
+            name = server_name
+            if name:
+                with contextlib.suppress(UnicodeError):  # not an A-label: pass it as received
+                    name = name.encode("ascii").decode("idna")
+            new = callback(owner(), name, self._configuration)
+            if not isinstance(new, TLSConfiguration):
+                raise TypeError(
+                    f"sni_callback must return a TLSConfiguration, not {type(new).__name__}"
+                )
+            if new == self._configuration:
+                return None
+            return self._context_for(new)._context
+        except Exception as e:  # through wolfSSL to do_handshake(), never lost
+            raise _SNICallbackError("sni_callback failed") from e
+
+    def wrap_buffers(self) -> TLSWrappedBuffer:
+        """A new in-memory server connection (a ``WOLFSSL`` over memory buffers)."""
+        buffer = WolfSSLBuffer._new(self)
+        hook = None
+        if self._configuration.sni_callback is not None:
+            owner = weakref.ref(buffer)
+
+            def hook(session: _ffi.Session, server_name: str | None) -> _ffi.Context | None:
+                return self._on_sni(owner, server_name)
+
+        with _translate("start a server connection"):
+            buffer._session = _ffi.Session(
+                self._context, alpn_protocols=self._alpn, sni_callback=hook
+            )
+        return buffer
+
+
+# -- connections ------------------------------------------------------------------------
+class WolfSSLBuffer(TLSWrappedBuffer):
+    """A TLS connection over memory buffers: one ``WOLFSSL`` with custom I/O callbacks."""
+
+    _context: WolfSSLClientContext | WolfSSLServerContext
+    _session: _ffi.Session
+    _peer_closed: bool
+
+    def __init__(self) -> None:
+        raise TypeError("buffers are made by context.wrap_buffers()")
+
+    @classmethod
+    def _new(cls, context: WolfSSLClientContext | WolfSSLServerContext) -> WolfSSLBuffer:
+        self = object.__new__(cls)
+        self._context = context
+        self._peer_closed = False
+        return self
+
+    @property
+    def context(self) -> WolfSSLClientContext | WolfSSLServerContext:
+        """The context this connection was made from."""
+        return self._context
+
+    def do_handshake(self) -> None:
+        """Run the handshake, including certificate and hostname validation."""
+        with _translate():
+            self._session.handshake()
+
+    def read(self, amt: int) -> bytes:
+        """Up to *amt* decrypted bytes; ``b""`` after the peer's close_notify."""
+        if amt < 0:
+            raise ValueError("amt must not be negative")
+        if self._peer_closed or amt == 0:
+            return b""
+        with _translate():
+            data = self._session.read(amt)
+        if not data:
+            self._peer_closed = True
+        return data
+
+    def readinto(self, buffer: Buffer, amt: int) -> int:
+        """Like :meth:`read`, into *buffer*; 0 after the peer's close_notify."""
+        view = memoryview(buffer).cast("B")
+        data = self.read(min(amt, view.nbytes))
+        view[: len(data)] = data
+        return len(data)
+
+    def write(self, buf: Buffer) -> int:
+        """Encrypt *buf*; raises :class:`WantWriteError` while 256 KiB of output is unsent."""
+        view = memoryview(buf).cast("B")
+        if not view.nbytes:
+            return 0
+        room = _HIGH_WATER - self._session.outgoing_len()
+        if room <= 0:
+            raise WantWriteError("send the buffered outgoing data first")
+        with _translate():
+            return self._session.write(view[: max(room, 16384)])
+
+    def shutdown(self) -> None:
+        """Send ``close_notify``; raises :class:`WantReadError` until the peer's arrives.
+
+        Application data still arriving before the peer's ``close_notify`` is discarded.
+        """
+        with _translate():
+            self._session.shutdown()
+            while not self._peer_closed:
+                if not self._session.read(16384):
+                    self._peer_closed = True
+
+    def receive_from_network(self, data: Buffer) -> None:
+        """Feed ciphertext from the network; ``b""`` signals transport EOF."""
+        with _translate():
+            self._session.receive(memoryview(data).cast("B"))
+
+    def peek_outgoing(self, amt: int) -> bytes:
+        """Up to *amt* bytes waiting to be sent, without removing them."""
+        return self._session.peek(max(amt, 0))
+
+    def consume_outgoing(self, amt: int) -> None:
+        """Drop *amt* sent bytes from the front of the outgoing data."""
+        self._session.consume(amt)
+
+    def incoming_bytes_buffered(self) -> int:
+        """Ciphertext received but not yet processed."""
+        return self._session.incoming_len()
+
+    def outgoing_bytes_buffered(self) -> int:
+        """Ciphertext waiting to be sent."""
+        return self._session.outgoing_len()
+
+    def cipher(self) -> CipherSuite | int | None:
+        """The negotiated cipher suite, or ``None`` before the handshake."""
+        value = self._session.cipher_suite_id()
+        return None if value is None else cipher_suite_from_int(value)
+
+    def negotiated_protocol(self) -> NextProtocol | bytes | None:
+        """The ALPN protocol agreed on, or ``None``."""
+        if not self._session.handshake_done:
+            return None
+        selected = self._session.alpn()
+        return protocol_from_bytes(selected) if selected else None
+
+    def negotiated_tls_version(self) -> TLSVersion | None:
+        """The TLS version in use, or ``None`` before the handshake."""
+        name = self._session.version()
+        return None if name is None else _BY_NAME.get(name)
+
+    def getpeercert(self) -> bytes | None:
+        """The peer's leaf certificate as DER, or ``None``."""
+        return self._session.peer_certificate_der()
+
+    def pending(self) -> int:
+        """Decrypted bytes buffered inside wolfSSL."""
+        return self._session.pending()
+
+
+# -- the backend ------------------------------------------------------------------------
+def _capabilities() -> Capabilities:
+    return Capabilities(
+        library=f"wolfSSL {_ffi.library_version()} (system, ctypes)",
+        tls_versions=tuple(_VERSIONS),
+        alpn=True,
+        sni_callback=True,
+        server_side=True,
+        client_certificates=True,
+        client_auth=True,
+        buffer_api=True,
+        native_socket=False,
+        cipher_control="all",
+        system_trust=(
+            "the system CA bundle/directory OpenSSL uses (or SSL_CERT_FILE/SSL_CERT_DIR "
+            "when set), loaded once per context"
+        ),
+        notes=(
+            "sockets are driven by the generic buffer pump",
+            "TLS 1.2 and 1.3 only (Debian's wolfSSL 5.5.4 has no TLS 1.0; TLS 1.1 is left out too)",
+            "ALPN protocols must not contain ',' or NUL (wolfSSL takes a comma-separated list)",
+            "sni_callback can switch the certificate chain and client authentication; TLS "
+            "versions, ciphers and ALPN keep their values",
+            "a server needs a certificate_chain even with an sni_callback",
+            "host names: wolfSSL's own check plus a stricter one in its verify callback "
+            "(dNSName subjectAltName with OpenSSL's wildcard rules, never the subject CN; "
+            "IP addresses only against iPAddress subjectAltNames)",
+            "TLS 1.3 client: offers only the psk_ke resumption mode, so rustls-style "
+            "servers send no session ticket; a server that sends one with a nonce over 8 "
+            "bytes anyway fails the connection at the first read (a wolfSSL 5.5.4 limit)",
+            "the private key is checked against the leaf by signing and verifying "
+            "(wolfSSL_CTX_check_private_key passes mismatched ECDSA keys)",
+        ),
+    )
+
+
+#: The wolfSSL backend.
+BACKEND = Backend(
+    client_context=WolfSSLClientContext,
+    server_context=WolfSSLServerContext,
+    certificate=Certificate,
+    private_key=PrivateKey,
+    trust_store=TrustStore,
+    name=_NAME,
+    capabilities=_capabilities(),
+)
