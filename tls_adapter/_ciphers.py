@@ -438,13 +438,9 @@ def cipher_suite_from_int(value: int) -> CipherSuite | int:
     :raises ValueError: if *value* is outside ``0..0xFFFF``.
     """
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
-            f"cipher suite code point must be an int, not {type(value).__name__}"
-        )
+        raise TypeError(f"cipher suite code point must be an int, not {type(value).__name__}")
     if not 0 <= value <= 0xFFFF:
-        raise ValueError(
-            f"cipher suite code point {value!r} is outside the range 0..0xFFFF"
-        )
+        raise ValueError(f"cipher suite code point {value!r} is outside the range 0..0xFFFF")
     try:
         return CipherSuite(value)
     except ValueError:
