@@ -15,7 +15,16 @@ import sys
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "mypy", "docs"]
+nox.options.sessions = [
+    "tests",
+    "lint",
+    "mypy",
+    "docs",
+    "urllib3_suite",
+    "requests_matrix",
+    "vendoring",
+    "build",
+]
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = False
 nox.needs_version = ">=2024.3.2"
