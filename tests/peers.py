@@ -7,12 +7,17 @@ PEP 543 API, so the same helper exercises every backend against every other.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 import tls_adapter
 from tls_adapter import (
@@ -391,3 +396,39 @@ def wait_for_port(host: str, port: int, timeout: float = 10.0) -> bool:
         except OSError:
             time.sleep(0.05)
     return False
+
+
+def custom_leaf(
+    pki: PKI, common_name: str, names: list[x509.GeneralName]
+) -> tuple[tuple[Certificate, ...], PrivateKey]:
+    """A leaf signed by *pki*'s CA with exactly this subject CN and subjectAltNames
+    (trustme refuses the malformed wildcards these tests need)."""
+    ca_key = serialization.load_pem_private_key(pki.ca.private_key_pem.bytes(), None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    ca_cert = x509.load_pem_x509_certificate(pki.ca.cert_pem.bytes())
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    cert = builder.sign(ca_key, hashes.SHA256())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return (
+        (Certificate.from_buffer(cert.public_bytes(serialization.Encoding.PEM)),),
+        PrivateKey.from_buffer(key_pem),
+    )

@@ -10,6 +10,7 @@ import datetime
 import re
 import socket
 import warnings
+from typing import Any
 
 import pytest
 import trustme
@@ -31,6 +32,7 @@ from .peers import (
     buffer_pair,
     chain_of,
     connect_to,
+    custom_leaf,
     der_of,
     drive_handshake,
     echo_handler,
@@ -439,3 +441,52 @@ def test_valid_over_sockets_with_ip(backend: Backend, socket_flavour: str, pki: 
                 data += sock.recv(2 - len(data))
             assert data == b"ok"
     assert not server.errors, server.errors
+
+
+# -- name matching is OpenSSL-strict on every backend ------------------------------------
+@pytest.mark.parametrize(
+    ("pattern", "host"),
+    [
+        ("*", "localhost"),
+        ("*.org", "example.org"),
+        ("a.*.org", "a.b.org"),
+        ("*.*.org", "a.b.org"),
+        ("f*.example.org", "foo.example.org"),
+        ("*.example.org", "a.b.example.org"),
+    ],
+)
+def test_lax_wildcards_are_refused(backend: Backend, pki: PKI, pattern: str, host: str) -> None:
+    """Partial, bare, multi-label and nested wildcards never match (OpenSSL's rules)."""
+    from cryptography import x509
+
+    chain = custom_leaf(pki, "x", [x509.DNSName(pattern)])
+    outcome = _name_check(backend, pki, chain, host)
+    assert not outcome.client_done
+    assert isinstance(outcome.client_error, CertificateValidationError), outcome.client_error
+
+
+def test_left_most_wildcard_matches_one_label(backend: Backend, pki: PKI) -> None:
+    from cryptography import x509
+
+    chain = custom_leaf(pki, "x", [x509.DNSName("*.Example.ORG")])
+    outcome = _name_check(backend, pki, chain, "www.example.org")
+    assert outcome.client_done, outcome.client_error
+
+
+def test_subject_cn_is_never_used_for_names(backend: Backend, pki: PKI) -> None:
+    """A certificate without a dNSName subjectAltName matches no host name, CN or not."""
+    outcome = _name_check(backend, pki, custom_leaf(pki, "localhost", []), "localhost")
+    assert not outcome.client_done
+    assert isinstance(outcome.client_error, CertificateValidationError), outcome.client_error
+
+
+def _name_check(
+    backend: Backend, pki: PKI, chain: tuple[tuple[tls_adapter.Certificate, ...], Any], host: str
+) -> HandshakeOutcome:
+    openssl = tls_adapter.get_backend("openssl")
+    client, server = buffer_pair(
+        backend.client_context(TLSConfiguration(trust_store=pki.trust)),
+        make_server_context(openssl, TLSConfiguration(certificate_chain=chain)),
+        host,
+    )
+    return drive_handshake(client, server)

@@ -25,7 +25,7 @@ from ._ciphers import CipherSuite
 from ._config import TLSConfiguration
 from ._enums import NextProtocol, TLSVersion, version_rank
 from ._trust import TrustStore, der_to_pem, pem_blocks
-from ._x509 import split_der_certificates
+from ._x509 import dns_name_matches, split_der_certificates
 from .backends import Backend
 
 __all__ = [
@@ -269,21 +269,6 @@ def alpn_text(protocol: NextProtocol | bytes | None) -> str | None:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def _dns_match(pattern: str, hostname: str) -> bool:
-    pattern = pattern.rstrip(".").lower()
-    if not pattern:
-        return False
-    if pattern == hostname:
-        return True
-    labels = pattern.split(".")
-    # Like OpenSSL with X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS: a whole left-most "*"
-    # label, at least two labels after it, never an A-label pattern.
-    if labels[0] != "*" or len(labels) < 3 or "*" in ".".join(labels[1:]):
-        return False
-    head, _, rest = hostname.partition(".")
-    return bool(head) and rest == ".".join(labels[1:])
-
-
 def match_hostname(cert: dict[str, Any], hostname: str, allow_common_name: bool) -> str | None:
     """Why *cert* (a ``getpeercert()`` dict) does not match *hostname*, or ``None``.
 
@@ -309,6 +294,6 @@ def match_hostname(cert: dict[str, Any], hostname: str, allow_common_name: bool)
     dns = [value for kind, value in sans if kind == "DNS"]
     if not dns and allow_common_name:
         dns = [v for rdn in cert.get("subject", ()) for k, v in rdn if k == "commonName"]
-    if any(_dns_match(pattern, name) for pattern in dns):
+    if any(dns_name_matches(pattern, name) for pattern in dns):
         return None
     return f"Hostname mismatch, certificate is not valid for '{hostname}'."

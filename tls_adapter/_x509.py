@@ -332,3 +332,32 @@ def split_der_certificates(data: bytes) -> list[bytes]:
     if not out:
         raise ValueError("no DER certificate found")
     return out
+
+
+def dns_name_matches(pattern: str, host: str) -> bool:
+    """Whether the dNSName *pattern* matches *host* (an A-label, lower case, no final dot).
+
+    The rules of OpenSSL's ``X509_check_host`` with ``X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS``
+    (as the ``ssl`` module sets it), shared by every backend that checks names itself:
+    case-insensitive; a wildcard is a whole left-most label ``*`` followed by at least two
+    labels, and stands for exactly one non-empty label.
+    """
+    pattern = pattern.rstrip(".")
+    if not pattern.isascii() or not host:
+        return False
+    pattern = pattern.lower()
+    if pattern == host:
+        return True
+    if not pattern.startswith("*."):
+        return False
+    rest = pattern[2:]
+    if "*" in rest or rest.count(".") < 1 or "" in rest.split("."):
+        return False
+    first, dot, remainder = host.partition(".")
+    return bool(first and dot) and remainder == rest
+
+
+def has_matching_dns_name(der: bytes, host: str) -> bool:
+    """Whether a dNSName subjectAltName of the DER certificate matches *host*."""
+    names = decode_certificate(der).get("subjectAltName", ())
+    return any(kind == "DNS" and dns_name_matches(value, host) for kind, value in names)

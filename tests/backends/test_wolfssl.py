@@ -20,9 +20,6 @@ from contextlib import suppress
 import pytest
 import trustme
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 import tls_adapter
 from tls_adapter import (
@@ -40,6 +37,7 @@ from ..peers import (
     PKI,
     buffer_pair,
     chain_of,
+    custom_leaf,
     der_of,
     drive_handshake,
     handshake_buffers,
@@ -81,40 +79,6 @@ def pinned(config: TLSConfiguration, version: TLSVersion) -> TLSConfiguration:
 def _reason(error: BaseException | None) -> str:
     assert isinstance(error, CertificateValidationError), repr(error)
     return error.reason
-
-
-def _custom_leaf(pki: PKI, common_name: str, names: list[x509.GeneralName]) -> Chain:
-    """A leaf signed by *pki*'s CA with exactly this subject CN and subjectAltNames
-    (trustme refuses the malformed wildcards these tests need)."""
-    ca_key = serialization.load_pem_private_key(pki.ca.private_key_pem.bytes(), None)
-    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
-    ca_cert = x509.load_pem_x509_certificate(pki.ca.cert_pem.bytes())
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-    )
-    if names:
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-    cert = builder.sign(ca_key, hashes.SHA256())
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return (
-        (tls_adapter.Certificate.from_buffer(cert.public_bytes(serialization.Encoding.PEM)),),
-        tls_adapter.PrivateKey.from_buffer(key_pem),
-    )
 
 
 def _handshake_with(
@@ -212,12 +176,12 @@ def test_subject_cn_is_never_used_for_names(
 ) -> None:
     """wolfSSL alone would accept a SAN-less certificate whose CN is the host name."""
     done, error = _handshake_with(
-        wolfssl, openssl, pki, _custom_leaf(pki, "localhost", []), "localhost"
+        wolfssl, openssl, pki, custom_leaf(pki, "localhost", []), "localhost"
     )
     assert not done
     assert "no DNS subjectAltName" in _reason(error)
     # With a matching subjectAltName the same CN is fine.
-    chain = _custom_leaf(pki, "localhost", [x509.DNSName("localhost")])
+    chain = custom_leaf(pki, "localhost", [x509.DNSName("localhost")])
     assert _handshake_with(wolfssl, openssl, pki, chain, "localhost") == (True, None)
 
 
@@ -237,7 +201,7 @@ def test_lax_wildcards_are_refused(
 ) -> None:
     """wolfSSL 5.5.4 alone matches all but the last of these; OpenSSL matches none."""
     done, error = _handshake_with(
-        wolfssl, openssl, pki, _custom_leaf(pki, "x", [x509.DNSName(pattern)]), host
+        wolfssl, openssl, pki, custom_leaf(pki, "x", [x509.DNSName(pattern)]), host
     )
     assert not done
     assert "hostname mismatch" in _reason(error)
@@ -246,7 +210,7 @@ def test_lax_wildcards_are_refused(
 def test_left_most_wildcard_matches_one_label(
     wolfssl: tls_adapter.Backend, openssl: tls_adapter.Backend, pki: PKI
 ) -> None:
-    chain = _custom_leaf(pki, "x", [x509.DNSName("*.Example.ORG")])
+    chain = custom_leaf(pki, "x", [x509.DNSName("*.Example.ORG")])
     assert _handshake_with(wolfssl, openssl, pki, chain, "www.example.org") == (True, None)
 
 
@@ -268,7 +232,7 @@ def test_ip_addresses_need_an_ip_san(
 ) -> None:
     """wolfSSL alone would accept the address in the CN or in a dNSName."""
     done, error = _handshake_with(
-        wolfssl, openssl, pki, _custom_leaf(pki, common_name, names), "127.0.0.1"
+        wolfssl, openssl, pki, custom_leaf(pki, common_name, names), "127.0.0.1"
     )
     assert not done
     assert "IP address mismatch" in _reason(error)

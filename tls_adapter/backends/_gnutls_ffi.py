@@ -81,6 +81,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .._x509 import has_matching_dns_name
+
 __all__ = [
     "DEFAULT_BASE",
     "CertRequest",
@@ -903,38 +905,12 @@ def _optional_cert_verifier(t: _Transport, c: Any) -> Callable[[int | None], int
     return verify
 
 
-def _has_dns_san(c: Any, der: bytes) -> bool:
-    """Whether the DER certificate has at least one dNSName subjectAltName."""
-    crt = ctypes.c_void_p()
-    if int(c.gnutls_x509_crt_init(ctypes.byref(crt))) < 0:
-        raise MemoryError("gnutls_x509_crt_init failed")
-    try:
-        buf = _InBuffer(der)
-        if int(c.gnutls_x509_crt_import(crt, ctypes.byref(buf.datum), _FMT_DER)) < 0:
-            return False
-        out = ctypes.create_string_buffer(1024)
-        seq = 0
-        while True:
-            size = ctypes.c_size_t(len(out))
-            kind = int(
-                c.gnutls_x509_crt_get_subject_alt_name(crt, seq, out, ctypes.byref(size), None)
-            )
-            if kind == _E_SHORT_MEMORY_BUFFER:
-                out = ctypes.create_string_buffer(size.value + 1)
-                continue
-            if kind < 0:
-                return False
-            if kind == _SAN_DNSNAME:
-                return True
-            seq += 1
-    finally:
-        c.gnutls_x509_crt_deinit(crt)
-
-
-def _hostname_verifier(t: _Transport, c: Any, vdata: _TypedVData) -> Callable[[int | None], int]:
-    """GnuTLS's own check of the chain and the DNS name, minus its fallback to the subject
-    CN: a certificate without any dNSName subjectAltName does not match a host name (as
-    with OpenSSL's ``hostname_checks_common_name = False``)."""
+def _hostname_verifier(
+    t: _Transport, c: Any, vdata: _TypedVData, host: str
+) -> Callable[[int | None], int]:
+    """GnuTLS's own check of the chain and the DNS name, made as strict as OpenSSL's: the
+    name must also match a dNSName subjectAltName by OpenSSL's rules (no fallback to the
+    subject CN, no partial wildcards such as ``f*.example.org``)."""
 
     def verify(ptr: int | None) -> int:
         try:
@@ -949,7 +925,7 @@ def _hostname_verifier(t: _Transport, c: Any, vdata: _TypedVData) -> Callable[[i
                 count = ctypes.c_uint()
                 peers = c.gnutls_certificate_get_peers(ptr, ctypes.byref(count))
                 leaf = ctypes.string_at(peers[0].data, peers[0].size) if count.value else b""
-                if not _has_dns_san(c, leaf):
+                if not has_matching_dns_name(leaf, host):
                     value = _STATUS_INVALID | _STATUS_UNEXPECTED_OWNER
             t.verify_status = value
             return E_CERTIFICATE_VERIFICATION_ERROR if value else 0
@@ -1106,7 +1082,8 @@ class Session:
             if verify == VerifyMode.HOSTNAME:
                 cname = ctypes.create_string_buffer(name)
                 vdata = _TypedVData(_DT_DNS_HOSTNAME, ctypes.cast(cname, ctypes.c_void_p), 0)
-                func = _SESSION_FUNC(_hostname_verifier(self._t, c, vdata))
+                host = name.decode("ascii").lower().rstrip(".")
+                func = _SESSION_FUNC(_hostname_verifier(self._t, c, vdata, host))
                 self._keep += [cname, vdata, func]
                 c.gnutls_session_set_verify_function(h, func)
                 return

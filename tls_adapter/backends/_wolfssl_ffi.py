@@ -67,7 +67,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._x509 import decode_certificate
+from .._x509 import decode_certificate, has_matching_dns_name
 
 __all__ = [
     "CipherSuite",
@@ -79,7 +79,6 @@ __all__ = [
     "WantRead",
     "WolfSSLError",
     "cipher_suite_table",
-    "dns_name_matches",
     "error_string",
     "library_version",
     "load",
@@ -597,33 +596,6 @@ def _io_callbacks(t: _Transport) -> tuple[Any, Any]:
     return _IO_FUNC(recv), _IO_FUNC(send)
 
 
-def dns_name_matches(pattern: str, host: str) -> bool:
-    """Whether the dNSName *pattern* matches *host* (an A-label, lower case, no final dot).
-
-    The rules of OpenSSL's ``X509_check_host`` with ``X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS``
-    (as the ``ssl`` module sets it): case-insensitive; a wildcard is a whole left-most label
-    ``*`` followed by at least two labels, and stands for exactly one non-empty label.
-    """
-    if not pattern.isascii() or not host:
-        return False
-    pattern = pattern.lower()
-    if pattern == host:
-        return True
-    if not pattern.startswith("*."):
-        return False
-    rest = pattern[2:]
-    if "*" in rest or rest.count(".") < 1 or "" in rest.split("."):
-        return False
-    first, dot, remainder = host.partition(".")
-    return bool(first and dot) and remainder == rest
-
-
-def _has_dns_name(der: bytes, host: str) -> bool:
-    """Whether a dNSName subjectAltName of the DER certificate matches *host*."""
-    names = decode_certificate(der).get("subjectAltName", ())
-    return any(kind == "DNS" and dns_name_matches(value, host) for kind, value in names)
-
-
 def _has_ip_san(der: bytes, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """Whether the DER certificate has an iPAddress subjectAltName equal to *address*."""
     for kind, value in decode_certificate(der).get("subjectAltName", ()):
@@ -730,7 +702,7 @@ class Session:
             callback = _leaf_check(
                 self._t,
                 c,
-                lambda der: _has_dns_name(der, host),
+                lambda der: has_matching_dns_name(der, host),
                 f"hostname mismatch: no DNS subjectAltName of the certificate matches "
                 f"{check_name!r} (wildcards stand for one whole left-most label; the subject "
                 "CN is not used)",

@@ -74,7 +74,7 @@ from .._errors import (
     WantWriteError,
 )
 from .._trust import Certificate, PrivateKey, TrustStore, pem_blocks
-from .._x509 import decode_certificate
+from .._x509 import decode_certificate, dns_name_matches
 from . import Backend, Capabilities
 from ._system import OS_VERIFIER, find_system_ca
 
@@ -455,16 +455,6 @@ def _subject_alt_names(der: bytes) -> tuple[list[str], list[_IP]]:
     return dns, ips
 
 
-def _dns_match(pattern: str, name: str) -> bool:
-    pattern = pattern.lower().rstrip(".")
-    if pattern == name:
-        return True
-    if pattern.startswith("*.") and "*" not in pattern[2:]:
-        head, _, rest = name.partition(".")
-        return bool(head) and rest == pattern[2:]
-    return False
-
-
 def _issued_by(child: _mx509.CRT, parent: _mx509.CRT) -> bool:
     try:
         return bool(parent.subject == child.issuer and parent.verify(child))
@@ -528,7 +518,7 @@ def _name_mismatch(leaf_der: bytes, name: ServerName) -> str | None:
         if name.ip in ips:
             return None
         return f"IP address mismatch, certificate is not valid for '{name.name}'."
-    if any(_dns_match(pattern, name.name) for pattern in dns):
+    if any(dns_name_matches(pattern, name.name) for pattern in dns):
         return None
     return f"Hostname mismatch, certificate is not valid for '{name.name}'."
 
