@@ -330,7 +330,7 @@ def bench(session: nox.Session) -> None:
     Every available backend, through the urllib3 shim and the requests adapter, against
     the stdlib and the peers (plain urllib3/requests, pyOpenSSL, truststore). nginx-light
     is installed with apt-get when it is missing and nox runs as root. Arguments after
-    ``--`` go to ``python -m benchmarks``: ``-- --quick`` is the few-seconds smoke run,
+    ``--`` go to ``python -m benchmarks``: ``-- --quick`` is the smoke run (about ten seconds),
     ``-- --rounds 30 --duration 0.1`` measures longer, ``-- --backends openssl``.
     """
     session.install(".[all]", "trustme")
