@@ -705,8 +705,11 @@ class SSLModuleBuffer(TLSWrappedBuffer):
         """Up to *amt* decrypted bytes; ``b""`` after the peer's close_notify."""
         self._before_io()
         try:
-            with self._flavour.translate():
+            try:  # the hot path: no context manager unless something went wrong
                 return bytes(self._obj.read(amt))
+            except Exception:
+                with self._flavour.translate():
+                    raise
         except TLSError as e:
             if self._at_clean_close(e):
                 return b""
@@ -716,8 +719,11 @@ class SSLModuleBuffer(TLSWrappedBuffer):
         """Like :meth:`read`, into *buffer*; 0 after the peer's close_notify."""
         if self._flavour.read_into:
             try:
-                with self._flavour.translate():
+                try:
                     return cast(int, self._obj.read(amt, buffer))
+                except Exception:
+                    with self._flavour.translate():
+                        raise
             except TLSError as e:
                 if self._at_clean_close(e):
                     return 0
@@ -743,8 +749,11 @@ class SSLModuleBuffer(TLSWrappedBuffer):
             raise WantWriteError("send the buffered outgoing data first")
         self._before_io()
         view = memoryview(buf).cast("B")
-        with self._flavour.translate():
+        try:
             return int(self._obj.write(view[: max(room, 16384)]))
+        except Exception:
+            with self._flavour.translate():
+                raise
 
     def shutdown(self) -> None:
         """Send ``close_notify``; raises :class:`WantReadError` until the peer's arrives."""

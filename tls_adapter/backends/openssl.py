@@ -238,23 +238,35 @@ class OpenSSLSocket(TLSWrappedSocket):
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         """Receive up to *bufsize* bytes; ``b""`` after the peer's close_notify."""
-        with self._flavour.translate():
+        try:  # the hot path: no context manager unless something went wrong
             return self._ssl.recv(bufsize, flags)
+        except Exception:
+            with self._flavour.translate():
+                raise
 
     def recv_into(self, buffer: Buffer, nbytes: int = 0, flags: int = 0) -> int:
         """Receive into *buffer*; 0 after the peer's close_notify."""
-        with self._flavour.translate():
+        try:  # the hot path: no context manager unless something went wrong
             return self._ssl.recv_into(buffer, nbytes, flags)
+        except Exception:
+            with self._flavour.translate():
+                raise
 
     def send(self, data: Buffer, flags: int = 0) -> int:
         """Send some of *data*."""
-        with self._flavour.translate():
+        try:  # the hot path: no context manager unless something went wrong
             return self._ssl.send(data, flags)
+        except Exception:
+            with self._flavour.translate():
+                raise
 
     def sendall(self, data: Buffer, flags: int = 0) -> None:
         """Send all of *data*."""
-        with self._flavour.translate():
+        try:  # the hot path: no context manager unless something went wrong
             self._ssl.sendall(data, flags)
+        except Exception:
+            with self._flavour.translate():
+                raise
 
     def settimeout(self, value: float | None) -> None:
         """Set the timeout for each operation."""
