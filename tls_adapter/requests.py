@@ -2,13 +2,12 @@
 
 Mount it on a session::
 
-    import requests
-    from tls_adapter import TLSConfiguration, TLSVersion
-    from tls_adapter.requests import TLSAdapter
-
-    session = requests.Session()
-    session.mount("https://", TLSAdapter(TLSConfiguration(
-        lowest_supported_version=TLSVersion.TLSv1_3), backend="openssl"))
+    >>> import requests
+    >>> from tls_adapter import TLSConfiguration, TLSVersion
+    >>> from tls_adapter.requests import TLSAdapter
+    >>> session = requests.Session()
+    >>> config = TLSConfiguration(lowest_supported_version=TLSVersion.TLSv1_3)
+    >>> session.mount("https://", TLSAdapter(config, backend="openssl"))
 
 How it works. requests hands every request's ``verify`` and ``cert`` to the adapter,
 and urllib3 would load CA files and client certificates into whatever ``ssl_context``

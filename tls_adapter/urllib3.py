@@ -2,10 +2,9 @@
 
 Use it explicitly::
 
-    import urllib3
-    from tls_adapter.urllib3 import SSLContext
-
-    http = urllib3.PoolManager(ssl_context=SSLContext(backend="openssl"))
+    >>> import urllib3
+    >>> from tls_adapter.urllib3 import SSLContext
+    >>> http = urllib3.PoolManager(ssl_context=SSLContext(backend="openssl"))
 
 or make every urllib3 connection use it with :func:`inject_into_urllib3` (undo with
 :func:`extract_from_urllib3`). Everything urllib3 does to a context works: it sets

@@ -70,7 +70,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import enum
 import errno
 import functools
@@ -78,6 +77,7 @@ import ipaddress
 import os
 import weakref
 from collections.abc import Callable, Sequence
+from ctypes.util import find_library
 from dataclasses import dataclass
 from typing import Any
 
@@ -293,7 +293,7 @@ def load() -> _Lib:
 
     :raises ImportError: libgnutls is missing, older than 3.6.5, or lacks a symbol.
     """
-    names = dict.fromkeys(n for n in (ctypes.util.find_library("gnutls"), "libgnutls.so.30") if n)
+    names = dict.fromkeys(n for n in (find_library("gnutls"), "libgnutls.so.30") if n)
     cdll, errors = None, []
     for name in names:
         try:

@@ -58,12 +58,12 @@ sessions in many threads once built, but must not be modified while sessions use
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import ipaddress
 import os
 import weakref
 from collections.abc import Callable, Sequence
+from ctypes.util import find_library
 from dataclasses import dataclass
 from typing import Any
 
@@ -207,7 +207,7 @@ class _Lib:
 @functools.lru_cache(maxsize=1)
 def load() -> _Lib:
     """Open and initialise wolfSSL once; :class:`ImportError` when it is missing or unusable."""
-    path = ctypes.util.find_library("wolfssl") or "libwolfssl.so.35"
+    path = find_library("wolfssl") or "libwolfssl.so.35"
     try:
         c = ctypes.CDLL(path)
     except OSError as e:
