@@ -50,26 +50,25 @@ from typing import TYPE_CHECKING
 from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer
 from .._ciphers import DEFAULT_CIPHER_LIST, CipherSuite, cipher_suite_from_int
 from .._config import TLSConfiguration
-from .._enums import NextProtocol, TLSVersion, protocol_bytes, protocol_from_bytes, version_rank
+from .._enums import TLSVersion, protocol_bytes, version_rank
 from .._errors import (
     CertificateValidationError,
     ConfigurationError,
     RaggedEOF,
     TLSError,
     WantReadError,
-    WantWriteError,
 )
 from .._trust import Certificate, PrivateKey, TrustStore
 from . import Backend, Capabilities
 from . import _gnutls_ffi as _ffi
+from ._ffi_buffer import FFIBuffer
 
 if TYPE_CHECKING:
-    from typing_extensions import Buffer
+    pass
 
 __all__ = ["BACKEND", "GnuTLSBuffer", "GnuTLSClientContext", "GnuTLSServerContext"]
 
 _NAME = "gnutls"
-_HIGH_WATER = 256 * 1024
 _MAX_DERIVED = 64
 _TLS13 = 5  # gnutls_protocol_t of TLS 1.3
 _E_KEY_MISMATCH = -60  # GNUTLS_E_CERTIFICATE_KEY_MISMATCH
@@ -452,124 +451,20 @@ class GnuTLSServerContext(ServerContext):
 
 
 # -- connections ------------------------------------------------------------------------
-class GnuTLSBuffer(TLSWrappedBuffer):
+class GnuTLSBuffer(FFIBuffer):
     """A TLS connection over memory buffers: one GnuTLS session with custom transport."""
 
-    _context: GnuTLSClientContext | GnuTLSServerContext
+    _translate = staticmethod(_translate)
+    _versions = _BY_NAME
     _session: _ffi.Session
-    _peer_closed: bool
 
-    def __init__(self) -> None:
-        raise TypeError("buffers are made by context.wrap_buffers()")
-
-    @classmethod
-    def _new(cls, context: GnuTLSClientContext | GnuTLSServerContext) -> GnuTLSBuffer:
-        self = object.__new__(cls)
-        self._context = context
-        self._peer_closed = False
-        return self
-
-    @property
-    def context(self) -> GnuTLSClientContext | GnuTLSServerContext:
-        """The context this connection was made from."""
-        return self._context
-
-    def do_handshake(self) -> None:
-        """Run the handshake, including certificate and hostname validation."""
-        with _translate():
-            self._session.handshake()
-
-    def read(self, amt: int) -> bytes:
-        """Up to *amt* decrypted bytes; ``b""`` after the peer's close_notify."""
-        if amt < 0:
-            raise ValueError("amt must not be negative")
-        if self._peer_closed:
-            return b""
-        if amt == 0:
-            return b""
-        with _translate():
-            data = self._session.read(amt)
-        if not data:
-            self._peer_closed = True
-        return data
-
-    def readinto(self, buffer: Buffer, amt: int) -> int:
-        """Like :meth:`read`, into *buffer*; 0 after the peer's close_notify."""
-        view = memoryview(buffer).cast("B")
-        data = self.read(min(amt, view.nbytes))
-        view[: len(data)] = data
-        return len(data)
-
-    def write(self, buf: Buffer) -> int:
-        """Encrypt *buf*; raises :class:`WantWriteError` while 256 KiB of output is unsent."""
-        view = memoryview(buf).cast("B")
-        if not view.nbytes:
-            return 0
-        room = _HIGH_WATER - self._session.outgoing_len()
-        if room <= 0:
-            raise WantWriteError("send the buffered outgoing data first")
-        with _translate():
-            return self._session.write(view[: max(room, 16384)])
-
-    def shutdown(self) -> None:
-        """Send ``close_notify``; raises :class:`WantReadError` until the peer's arrives.
-
-        Application data still arriving before the peer's ``close_notify`` is discarded.
-        """
-        with _translate():
-            self._session.bye()
-            while not self._peer_closed:
-                if not self._session.read(16384):
-                    self._peer_closed = True
-
-    def receive_from_network(self, data: Buffer) -> None:
-        """Feed ciphertext from the network; ``b""`` signals transport EOF."""
-        with _translate():
-            self._session.receive(memoryview(data).cast("B"))
-
-    def peek_outgoing(self, amt: int) -> bytes:
-        """Up to *amt* bytes waiting to be sent, without removing them."""
-        return self._session.peek(max(amt, 0))
-
-    def consume_outgoing(self, amt: int) -> None:
-        """Drop *amt* sent bytes from the front of the outgoing data."""
-        self._session.consume(amt)
-
-    def incoming_bytes_buffered(self) -> int:
-        """Ciphertext received but not yet processed."""
-        return self._session.incoming_len()
-
-    def outgoing_bytes_buffered(self) -> int:
-        """Ciphertext waiting to be sent."""
-        return self._session.outgoing_len()
-
-    def cipher(self) -> CipherSuite | int | None:
-        """The negotiated cipher suite, or ``None`` before the handshake."""
-        value = self._session.cipher_suite_id()
-        return None if value is None else cipher_suite_from_int(value)
-
-    def negotiated_protocol(self) -> NextProtocol | bytes | None:
-        """The ALPN protocol agreed on, or ``None``."""
-        if not self._session.handshake_done:
-            return None
-        selected = self._session.alpn()
-        return protocol_from_bytes(selected) if selected else None
-
-    def negotiated_tls_version(self) -> TLSVersion | None:
-        """The TLS version in use, or ``None`` before the handshake."""
-        name = self._session.version()
-        return None if name is None else _BY_NAME.get(name)
-
-    def getpeercert(self) -> bytes | None:
-        """The peer's leaf certificate as DER, or ``None``."""
-        return self._session.peer_certificate_der()
-
-    def pending(self) -> int:
-        """Decrypted bytes buffered inside GnuTLS."""
-        return self._session.pending()
+    def _send_close_notify(self) -> None:
+        self._session.bye()
 
 
 # -- the backend ------------------------------------------------------------------------
+
+
 def _capabilities() -> Capabilities:
     return Capabilities(
         library=f"GnuTLS {_ffi.library_version()} (system, ctypes)",
