@@ -859,6 +859,26 @@ def test_ragged_and_clean_eof(
             peer.close()
 
 
+def test_suppress_ragged_eofs_can_change_after_wrapping(
+    backend: tls_adapter.Backend, pki: PKI, files: PKIFiles
+) -> None:
+    """As on an ssl.SSLSocket, the attribute is read when the EOF arrives."""
+    ctx = trusting(backend, files)
+    peer = OneShotServer(pki, clean=False)
+    try:
+        raw = socket.create_connection(("127.0.0.1", peer.port), timeout=5)
+        with ctx.wrap_socket(raw, server_hostname="localhost", suppress_ragged_eofs=False) as tls:
+            assert tls.suppress_ragged_eofs is False
+            data = b""
+            while len(data) < 5:
+                data += tls.recv(5 - len(data))
+            tls.suppress_ragged_eofs = True
+            assert tls.suppress_ragged_eofs is True
+            assert tls.recv(10) == b""
+    finally:
+        peer.close()
+
+
 def test_wrap_bio_directly(
     backend: tls_adapter.Backend, server: HTTPSTestServer, files: PKIFiles
 ) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import contextvars
+import functools
 import ipaddress
 import socket as _socket
 import warnings
@@ -62,32 +63,46 @@ def _check_configuration(configuration: object, side: str) -> TLSConfiguration:
     return configuration
 
 
+@functools.lru_cache(maxsize=512)
+def _parse_server_name(
+    server_hostname: str,
+) -> tuple[str, ipaddress.IPv4Address | ipaddress.IPv6Address | None]:
+    """``(name, ip)`` for a non-empty ``server_hostname`` (cached: names repeat per host)."""
+    candidate = (
+        server_hostname[1:-1]
+        if server_hostname.startswith("[") and server_hostname.endswith("]")
+        else server_hostname
+    )
+    literal = candidate.split("%", 1)[0]
+    try:
+        return literal, ipaddress.ip_address(literal)
+    except ValueError:
+        pass
+    try:
+        return server_hostname.rstrip(".").encode("idna").decode("ascii").lower(), None
+    except UnicodeError as e:
+        raise ValueError(f"server_hostname {server_hostname!r} is not a valid name") from e
+
+
 class ServerName:
     """A client's ``server_hostname``, split into what is sent (SNI) and what is checked."""
 
     __slots__ = ("check", "ip", "name", "sni")
 
     def __init__(self, server_hostname: str | None, check_hostname: bool) -> None:
-        if server_hostname is not None and not isinstance(server_hostname, str):
-            raise TypeError(
-                f"server_hostname must be a str or None, not {type(server_hostname).__name__}"
-            )
-        name = server_hostname
+        name: str | None = None
         ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
-        if name is not None:
-            if not name:
+        if server_hostname is not None:
+            if type(server_hostname) is not str:
+                if not isinstance(server_hostname, str):
+                    raise TypeError(
+                        "server_hostname must be a str or None, not "
+                        f"{type(server_hostname).__name__}"
+                    )
+                server_hostname = str(server_hostname)
+            if not server_hostname:
                 raise ValueError("server_hostname is empty; pass None to skip hostname checks")
-            candidate = name[1:-1] if name.startswith("[") and name.endswith("]") else name
-            try:
-                ip = ipaddress.ip_address(candidate.split("%", 1)[0])
-                name = candidate.split("%", 1)[0]
-            except ValueError:
-                try:
-                    name = name.rstrip(".").encode("idna").decode("ascii").lower()
-                except UnicodeError as e:
-                    raise ValueError(
-                        f"server_hostname {server_hostname!r} is not a valid name"
-                    ) from e
+            name, ip = _parse_server_name(server_hostname)
         #: The hostname (A-label, lower case) or IP literal, or None.
         self.name: str | None = name
         #: The parsed IP address when ``name`` is an IP literal.
@@ -254,8 +269,8 @@ class TLSWrappedSocket(abc.ABC):
     def __init__(self) -> None:
         raise TypeError("TLSWrappedSocket objects are made by context.wrap_socket()")
 
-    def _init_socket(self, sock: _socket.socket) -> None:
-        if sock.type != _socket.SOCK_STREAM:
+    def _init_socket(self, sock: _socket.socket, *, checked: bool = False) -> None:
+        if not checked and sock.type != _socket.SOCK_STREAM:
             raise ValueError("only SOCK_STREAM sockets can carry TLS")
         self._sock = sock
         self._io_refs = 0
@@ -397,6 +412,15 @@ class TLSWrappedSocket(abc.ABC):
 
     def _real_close(self) -> None:
         self._sock.close()
+
+    def _stdlib_socket(self) -> Any:
+        """The :class:`ssl.SSLSocket` doing this connection's I/O, or ``None``.
+
+        Only a backend that drives sockets with :mod:`ssl` itself returns one. Its
+        exceptions are :mod:`ssl`'s (untranslated), so only code that wants exactly
+        those may use it: the urllib3 shim reads and writes through it directly.
+        """
+        return None
 
     def detach(self) -> int:
         """Detach and return the file descriptor; the TLS state is lost."""

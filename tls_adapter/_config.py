@@ -35,6 +35,7 @@ _FIELDS = (
     "trust_store",
     "sni_callback",
 )
+_SLOTS = tuple(f"_{name}" for name in _FIELDS)
 
 
 class TLSConfiguration:
@@ -61,7 +62,7 @@ class TLSConfiguration:
     :class:`TypeError` and bad values :class:`ValueError`, naming the field.
     """
 
-    __slots__ = tuple(f"_{name}" for name in _FIELDS)
+    __slots__ = (*_SLOTS, "_hash")
 
     _validate_certificates: bool
     _certificate_chain: CertificateChain | None
@@ -71,6 +72,8 @@ class TLSConfiguration:
     _highest_supported_version: TLSVersion
     _trust_store: TrustStore | None
     _sni_callback: SNICallback | None
+    # Computed on first use: configurations are dictionary keys on every connection.
+    _hash: int | None
 
     def __init__(
         self,
@@ -118,8 +121,9 @@ class TLSConfiguration:
             trust_store,
             sni_callback,
         )
-        for name, value in zip(self.__slots__, values, strict=True):
+        for name, value in zip(_SLOTS, values, strict=True):
             object.__setattr__(self, name, value)
+        object.__setattr__(self, "_hash", None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("TLSConfiguration is immutable; use update() to derive a new one")
@@ -171,7 +175,7 @@ class TLSConfiguration:
         return self._sni_callback
 
     def _astuple(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
+        return tuple(getattr(self, name) for name in _SLOTS)
 
     def update(
         self,
@@ -204,12 +208,18 @@ class TLSConfiguration:
         return type(self)(*merged)
 
     def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
         if not isinstance(other, TLSConfiguration):
             return NotImplemented
         return self._astuple() == other._astuple()
 
     def __hash__(self) -> int:
-        return hash(self._astuple())
+        value = self._hash
+        if value is None:
+            value = hash(self._astuple())
+            object.__setattr__(self, "_hash", value)
+        return value
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS)

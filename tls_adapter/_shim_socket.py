@@ -170,6 +170,9 @@ def new_socket(
     context: SSLContext, tls: TLSWrappedSocket, checks: WrapChecks, suppress_ragged_eofs: bool
 ) -> SSLSocket:
     """A :class:`SSLSocket` (for :meth:`tls_adapter.urllib3.SSLContext.wrap_socket`)."""
+    native = tls._stdlib_socket()
+    if native is not None:
+        return _StdlibIOSocket(_TOKEN, context, tls, checks, suppress_ragged_eofs)._attach(native)
     return SSLSocket(_TOKEN, context, tls, checks, suppress_ragged_eofs)
 
 
@@ -245,10 +248,11 @@ class WrapChecks:
                 return _verification_error(f"{problem} ({exc.reason})", code)
         return ssl_error_from(exc)
 
-    def after_handshake(self, der: bytes | None) -> None:
-        """Match :attr:`match_name` against the peer's certificate, if asked to."""
+    def after_handshake(self, peer: Callable[[], bytes | None]) -> None:
+        """Match :attr:`match_name` against the peer's certificate (from *peer*), if asked to."""
         if self.match_name is None:
-            return
+            return  # the common case: the certificate is not even fetched
+        der = peer()
         if der is None:
             problem: str | None = "the peer sent no certificate"
         else:
@@ -306,7 +310,7 @@ class SSLSocket:
             self._tls.do_handshake()
         except TLSError as e:
             raise self._checks.failed(e, self._tls.getpeercert) from e
-        self._checks.after_handshake(self._tls.getpeercert())
+        self._checks.after_handshake(self._tls.getpeercert)
         self._handshake_done = True
 
     def _need_handshake(self) -> None:
@@ -558,6 +562,64 @@ class SSLSocket:
         return f"<tls_adapter.urllib3.SSLSocket {state} server_hostname={self.server_hostname!r}>"
 
 
+class _StdlibIOSocket(SSLSocket):
+    """The :class:`SSLSocket` for a backend whose socket is an :class:`ssl.SSLSocket`.
+
+    Reads and writes go straight to that socket: its exceptions already are the
+    :mod:`ssl` ones this module would translate to, and it applies
+    ``suppress_ragged_eofs`` itself. This takes two Python layers (and a translation
+    boundary that is never crossed on success) off every ``recv_into`` of a download.
+    The handshake, certificate access and closing still go through the backend.
+    """
+
+    _native: ssl.SSLSocket
+
+    def _attach(self, native: ssl.SSLSocket) -> _StdlibIOSocket:
+        """Do I/O on *native* from now on (right after construction)."""
+        suppress = self.__dict__.pop("suppress_ragged_eofs", True)
+        self._native = native
+        self.suppress_ragged_eofs = suppress
+        return self
+
+    # ssl.SSLSocket applies its (untyped) suppress_ragged_eofs attribute to each read.
+    @property
+    def suppress_ragged_eofs(self) -> bool:
+        """Whether a TCP EOF without close_notify reads as a clean end of stream."""
+        return bool(getattr(self._native, "suppress_ragged_eofs", False))
+
+    @suppress_ragged_eofs.setter
+    def suppress_ragged_eofs(self, value: bool) -> None:
+        native = self.__dict__.get("_native")
+        if native is None:  # the base class's __init__: kept for _attach()
+            self.__dict__["suppress_ragged_eofs"] = bool(value)
+        else:
+            setattr(native, "suppress_ragged_eofs", bool(value))  # noqa: B010
+
+    def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
+        """Receive up to *buflen* bytes; ``b""`` at the end of the stream."""
+        return self._native.recv(buflen, flags)
+
+    def recv_into(self, buffer: Buffer, nbytes: int | None = None, flags: int = 0) -> int:
+        """Receive into *buffer*; 0 at the end of the stream."""
+        return self._native.recv_into(buffer, nbytes or 0, flags)
+
+    def read(self, len: int = 1024, buffer: Buffer | None = None) -> Any:
+        """``ssl.SSLSocket.read``: bytes, or a count when *buffer* is given."""
+        return self._native.read(len, buffer)
+
+    def send(self, data: Buffer, flags: int = 0) -> int:
+        """Send some of *data*; returns how much was taken."""
+        return self._native.send(data, flags)
+
+    def sendall(self, data: Buffer, flags: int = 0) -> None:
+        """Send all of *data*."""
+        self._native.sendall(data, flags)
+
+    def pending(self) -> int:
+        """Decrypted bytes readable without touching the network."""
+        return self._native.pending()
+
+
 # -- the BIO object -----------------------------------------------------------------------
 class SSLObject:
     """An ``ssl.SSLObject`` look-alike: a backend buffer behind two ``ssl.MemoryBIO``.
@@ -639,7 +701,7 @@ class SSLObject:
     def do_handshake(self) -> None:
         """Advance the handshake; raises ``ssl.SSLWantReadError`` until it is done."""
         self._run(self._buffer.do_handshake, handshake=True)
-        self._checks.after_handshake(self._buffer.getpeercert())
+        self._checks.after_handshake(self._buffer.getpeercert)
         self._handshake_done = True
 
     def read(self, len: int = 1024, buffer: Buffer | None = None) -> Any:

@@ -184,6 +184,8 @@ class TLSAdapter(HTTPAdapter):
     _pool_block: bool
     _configurations: OrderedDict[Hashable, TLSConfiguration]
     _contexts: OrderedDict[tuple[str, TLSConfiguration], SSLContext]
+    #: The origin context of the adapter's own configuration (verify=True), once built.
+    _origin_context: SSLContext | None
     #: The context class (a hook for subclasses, e.g. the command line's).
     _context_class: ClassVar[type[SSLContext]] = SSLContext
     _proxy_managers: OrderedDict[Hashable, Any]
@@ -216,6 +218,7 @@ class TLSAdapter(HTTPAdapter):
         self._lock = threading.Lock()
         self._configurations = OrderedDict()
         self._contexts = OrderedDict()
+        self._origin_context = None
         self._proxy_managers = OrderedDict()
 
     # -- public read-only state ---------------------------------------------------------
@@ -290,6 +293,10 @@ class TLSAdapter(HTTPAdapter):
         so origin contexts get it turned off there. Proxy contexts keep it on: urllib3
         1.26 does not check the proxy's name itself.
         """
+        if role == "origin" and configuration is self._configuration:
+            context = self._origin_context  # every verify=True request: no lock, no hashing
+            if context is not None:
+                return context
         key = (role, configuration)
         with self._lock:
             context = self._contexts.get(key)
@@ -308,6 +315,8 @@ class TLSAdapter(HTTPAdapter):
             self._contexts[key] = context
             while len(self._contexts) > _CACHE_SIZE:
                 self._contexts.popitem(last=False)
+            if role == "origin" and configuration is self._configuration:
+                self._origin_context = context  # kept also when evicted from the LRU
             return context
 
     def _derive(self, verify_key: Hashable, cert_key: Hashable) -> TLSConfiguration:

@@ -57,6 +57,7 @@ The sockets it returns behave like ``ssl.SSLSocket`` (and ``wrap_bio()`` objects
 
 from __future__ import annotations
 
+import functools
 import os
 import socket as _socket
 import ssl
@@ -190,6 +191,8 @@ class SSLContext:
         # connection looks it up, and hashing a configuration (and the backend) for the
         # shared cache on each one costs more than the identity check.
         self._last_context: tuple[TLSConfiguration, ClientContext] | None = None
+        # The ALPN list last given to set_alpn_protocols() and in effect since.
+        self._alpn_set: tuple[bytes, ...] | None = None
         self._refresh()
 
     # -- state -> TLSConfiguration -------------------------------------------------------
@@ -273,6 +276,8 @@ class SSLContext:
             mode = ssl.VerifyMode(value)
         except ValueError:
             raise ValueError("invalid value for verify_mode") from None
+        if mode is not ssl.CERT_NONE and self._state["verify_mode"] is mode:
+            return  # urllib3 sets it on every new connection: nothing changes
         with self._lock:
             if mode == ssl.CERT_NONE:
                 self._check_hostname = False
@@ -514,9 +519,14 @@ class SSLContext:
             if not 1 <= len(data) <= 255:
                 raise ValueError("ALPN protocols must be 1 to 255 in length")
             raw.append(data)
-        current = tuple(protocol_bytes(p) for p in self._state["alpn"])
-        if tuple(raw) != current:
-            self._set("alpn", tuple(raw))
+        wanted = tuple(raw)
+        if wanted == self._alpn_set:
+            return  # urllib3 sets it on every new connection: nothing changes
+        with self._lock:
+            current = tuple(protocol_bytes(p) for p in self._state["alpn"])
+            if wanted != current:
+                self._set("alpn", wanted)
+            self._alpn_set = wanted
 
     # -- wrapping ------------------------------------------------------------------------
     def _backend_context(self, configuration: TLSConfiguration) -> ClientContext:
@@ -540,7 +550,10 @@ class SSLContext:
             raise ValueError("TLS session resumption is not supported")
         name = _hostname(server_hostname)
         with self._lock:
-            configuration = self.configuration
+            configuration = self._configuration
+            if configuration is None:
+                assert self._error is not None
+                raise self._error
             if configuration.validate_certificates and self._verify_flags & CRL_FLAGS:
                 raise ssl.SSLError(
                     ssl.SSL_ERROR_SSL,
@@ -622,6 +635,12 @@ def _hostname(server_hostname: str | bytes | None) -> str | None:
         return bytes(server_hostname).decode("ascii")
     if not isinstance(server_hostname, str):
         raise TypeError("server_hostname must be str, bytes or None")
+    return _idna_hostname(str(server_hostname))
+
+
+@functools.lru_cache(maxsize=512)
+def _idna_hostname(server_hostname: str) -> str:
+    """*server_hostname* IDNA-encoded, as ``ssl`` does (cached: names repeat per host)."""
     if ":" in server_hostname or server_hostname.startswith("["):
         return server_hostname  # an IPv6 literal
     try:

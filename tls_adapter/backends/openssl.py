@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket as _socket
 import ssl
 import tempfile
 import weakref
@@ -173,13 +172,11 @@ class OpenSSLSocket(TLSWrappedSocket):
         server_side: bool,
         server_hostname: str | None,
     ) -> OpenSSLSocket:
-        if sock.type != _socket.SOCK_STREAM:  # ssl would raise NotImplementedError
-            raise ValueError("only SOCK_STREAM sockets can carry TLS")
         self = object.__new__(cls)
         self._context = context
         self._flavour = context._flavour
         self._callback_error = None
-        with self._flavour.translate():
+        try:  # once per connection: no context manager unless something went wrong
             wrapped = native.wrap_socket(
                 sock,
                 server_side=server_side,
@@ -187,8 +184,13 @@ class OpenSSLSocket(TLSWrappedSocket):
                 do_handshake_on_connect=False,
                 suppress_ragged_eofs=False,
             )
+        except NotImplementedError:  # ssl's answer to a datagram socket
+            raise ValueError("only SOCK_STREAM sockets can carry TLS") from None
+        except Exception:
+            with self._flavour.translate():
+                raise
         self._ssl = wrapped
-        self._init_socket(wrapped)
+        self._init_socket(wrapped, checked=True)
         wrapped._tls_adapter_owner = weakref.ref(self)  # type: ignore[attr-defined]
         return self
 
@@ -200,12 +202,15 @@ class OpenSSLSocket(TLSWrappedSocket):
     def do_handshake(self) -> None:
         """Run the handshake, including certificate and hostname validation."""
         try:
-            with self._flavour.translate():
-                self._ssl.do_handshake()
-        except (WantReadError, WantWriteError):
-            raise
-        except TLSError as e:
-            _engine.raise_callback_error(self, e)
+            self._ssl.do_handshake()
+        except Exception:  # no context manager on the way through
+            try:
+                with self._flavour.translate():
+                    raise
+            except (WantReadError, WantWriteError):
+                raise
+            except TLSError as e:
+                _engine.raise_callback_error(self, e)
 
     def cipher(self) -> CipherSuite | int | None:
         """The negotiated cipher suite, or ``None`` before the handshake."""
@@ -235,6 +240,9 @@ class OpenSSLSocket(TLSWrappedSocket):
     def pending(self) -> int:
         """Decrypted bytes available without reading the network."""
         return self._ssl.pending()
+
+    def _stdlib_socket(self) -> ssl.SSLSocket:
+        return self._ssl
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         """Receive up to *bufsize* bytes; ``b""`` after the peer's close_notify."""
