@@ -17,7 +17,7 @@ import socket as _socket
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._ciphers import CipherSuite
 from ._config import TLSConfiguration
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from typing_extensions import Buffer
 
 __all__ = ["ClientContext", "ServerContext", "TLSWrappedBuffer", "TLSWrappedSocket"]
+
+_S = TypeVar("_S", bound="_SocketSurface")
 
 _quiet_insecure: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "tls_adapter_quiet_insecure", default=False
@@ -252,84 +254,45 @@ class TLSWrappedBuffer(abc.ABC):
         """The peer's leaf certificate as DER, or ``None`` if it sent none."""
 
 
-class TLSWrappedSocket(abc.ABC):
-    """A TLS connection over a socket, with the socket API. Made by a context.
+class _SocketLike(Protocol):
+    """What :class:`_SocketSurface` forwards to: a socket, or a TLS socket."""
 
-    Call :meth:`do_handshake` first. Timeouts apply to each whole operation;
-    a timeout raises :class:`socket.timeout` (:class:`TimeoutError`). On a non-blocking
-    socket, operations that cannot progress raise :class:`WantReadError` or
-    :class:`WantWriteError`. :meth:`close` closes the TCP connection without
-    ``close_notify`` (like :mod:`ssl`); :meth:`unwrap` closes TLS cleanly first.
+    @property
+    def family(self) -> int: ...
+    @property
+    def type(self) -> int: ...
+    @property
+    def proto(self) -> int: ...
+    def fileno(self) -> int: ...
+    def getpeername(self) -> Any: ...
+    def getsockname(self) -> Any: ...
+    def getsockopt(self, *args: Any) -> Any: ...
+    def setsockopt(self, *args: Any) -> None: ...
+    def shutdown(self, how: int) -> None: ...
+    def close(self) -> None: ...
+    def detach(self) -> int: ...
+
+
+class _SocketSurface:
+    """The plain-socket half of a TLS socket, forwarded to ``_sock``.
+
+    Shared by :class:`TLSWrappedSocket` (``_sock`` is the TCP socket) and the urllib3
+    shim's ``SSLSocket`` (``_sock`` is the backend's :class:`TLSWrappedSocket`). Closing
+    is deferred while :meth:`makefile` objects are open (``_io_refs``), as in
+    :mod:`socket`; the subclass provides ``settimeout``/``gettimeout``.
     """
 
-    _sock: _socket.socket
+    _sock: _SocketLike
     _io_refs: int
     _closed: bool
 
-    def __init__(self) -> None:
-        raise TypeError("TLSWrappedSocket objects are made by context.wrap_socket()")
-
-    def _init_socket(self, sock: _socket.socket, *, checked: bool = False) -> None:
-        if not checked and sock.type != _socket.SOCK_STREAM:
-            raise ValueError("only SOCK_STREAM sockets can carry TLS")
-        self._sock = sock
-        self._io_refs = 0
-        self._closed = False
-
-    # -- TLS ----------------------------------------------------------------------------
-    @property
-    @abc.abstractmethod
-    def context(self) -> ClientContext | ServerContext:
-        """The context this socket was made from."""
-
-    @abc.abstractmethod
-    def do_handshake(self) -> None:
-        """Run the handshake, including certificate and hostname validation."""
-
-    @abc.abstractmethod
-    def cipher(self) -> CipherSuite | int | None:
-        """The negotiated cipher suite, or ``None`` before the handshake."""
-
-    @abc.abstractmethod
-    def negotiated_protocol(self) -> NextProtocol | bytes | None:
-        """The ALPN protocol agreed on, or ``None``."""
-
-    @abc.abstractmethod
-    def negotiated_tls_version(self) -> TLSVersion | None:
-        """The TLS version in use, or ``None`` before the handshake."""
-
-    @abc.abstractmethod
-    def getpeercert(self) -> bytes | None:
-        """The peer's leaf certificate as DER, or ``None``."""
-
-    @abc.abstractmethod
-    def unwrap(self) -> _socket.socket:
-        """Close TLS cleanly (exchange ``close_notify``) and return the plain socket."""
-
-    # -- I/O ----------------------------------------------------------------------------
-    @abc.abstractmethod
-    def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        """Receive up to *bufsize* bytes; ``b""`` at a clean end of stream."""
-
-    @abc.abstractmethod
-    def recv_into(self, buffer: Buffer, nbytes: int = 0, flags: int = 0) -> int:
-        """Receive into *buffer*; returns the count (0 at a clean end of stream)."""
-
-    @abc.abstractmethod
-    def send(self, data: Buffer, flags: int = 0) -> int:
-        """Send some of *data*; returns how many bytes were taken."""
-
-    @abc.abstractmethod
-    def sendall(self, data: Buffer, flags: int = 0) -> None:
-        """Send all of *data*."""
-
-    @abc.abstractmethod
     def settimeout(self, value: float | None) -> None:
         """Set the timeout for each whole operation (``None`` blocks, ``0`` is non-blocking)."""
+        raise NotImplementedError
 
-    @abc.abstractmethod
     def gettimeout(self) -> float | None:
         """The current timeout."""
+        raise NotImplementedError
 
     def setblocking(self, flag: bool) -> None:
         """``True`` is ``settimeout(None)``, ``False`` is ``settimeout(0.0)``."""
@@ -413,6 +376,97 @@ class TLSWrappedSocket(abc.ABC):
     def _real_close(self) -> None:
         self._sock.close()
 
+    def detach(self) -> int:
+        """Detach and return the file descriptor; the TLS state is lost."""
+        self._closed = True
+        return self._sock.detach()
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class TLSWrappedSocket(_SocketSurface, abc.ABC):
+    """A TLS connection over a socket, with the socket API. Made by a context.
+
+    Call :meth:`do_handshake` first. Timeouts apply to each whole operation;
+    a timeout raises :class:`socket.timeout` (:class:`TimeoutError`). On a non-blocking
+    socket, operations that cannot progress raise :class:`WantReadError` or
+    :class:`WantWriteError`. :meth:`close` closes the TCP connection without
+    ``close_notify`` (like :mod:`ssl`); :meth:`unwrap` closes TLS cleanly first.
+    """
+
+    _sock: _socket.socket
+    _io_refs: int
+    _closed: bool
+
+    def __init__(self) -> None:
+        raise TypeError("TLSWrappedSocket objects are made by context.wrap_socket()")
+
+    def _init_socket(self, sock: _socket.socket, *, checked: bool = False) -> None:
+        if not checked and sock.type != _socket.SOCK_STREAM:
+            raise ValueError("only SOCK_STREAM sockets can carry TLS")
+        self._sock = sock
+        self._io_refs = 0
+        self._closed = False
+
+    # -- TLS ----------------------------------------------------------------------------
+    @property
+    @abc.abstractmethod
+    def context(self) -> ClientContext | ServerContext:
+        """The context this socket was made from."""
+
+    @abc.abstractmethod
+    def do_handshake(self) -> None:
+        """Run the handshake, including certificate and hostname validation."""
+
+    @abc.abstractmethod
+    def cipher(self) -> CipherSuite | int | None:
+        """The negotiated cipher suite, or ``None`` before the handshake."""
+
+    @abc.abstractmethod
+    def negotiated_protocol(self) -> NextProtocol | bytes | None:
+        """The ALPN protocol agreed on, or ``None``."""
+
+    @abc.abstractmethod
+    def negotiated_tls_version(self) -> TLSVersion | None:
+        """The TLS version in use, or ``None`` before the handshake."""
+
+    @abc.abstractmethod
+    def getpeercert(self) -> bytes | None:
+        """The peer's leaf certificate as DER, or ``None``."""
+
+    @abc.abstractmethod
+    def unwrap(self) -> _socket.socket:
+        """Close TLS cleanly (exchange ``close_notify``) and return the plain socket."""
+
+    # -- I/O ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        """Receive up to *bufsize* bytes; ``b""`` at a clean end of stream."""
+
+    @abc.abstractmethod
+    def recv_into(self, buffer: Buffer, nbytes: int = 0, flags: int = 0) -> int:
+        """Receive into *buffer*; returns the count (0 at a clean end of stream)."""
+
+    @abc.abstractmethod
+    def send(self, data: Buffer, flags: int = 0) -> int:
+        """Send some of *data*; returns how many bytes were taken."""
+
+    @abc.abstractmethod
+    def sendall(self, data: Buffer, flags: int = 0) -> None:
+        """Send all of *data*."""
+
+    @abc.abstractmethod
+    def settimeout(self, value: float | None) -> None:
+        """Set the timeout for each whole operation (``None`` blocks, ``0`` is non-blocking)."""
+
+    @abc.abstractmethod
+    def gettimeout(self) -> float | None:
+        """The current timeout."""
+
     def _stdlib_socket(self) -> Any:
         """The :class:`ssl.SSLSocket` doing this connection's I/O, or ``None``.
 
@@ -421,17 +475,6 @@ class TLSWrappedSocket(abc.ABC):
         those may use it: the urllib3 shim reads and writes through it directly.
         """
         return None
-
-    def detach(self) -> int:
-        """Detach and return the file descriptor; the TLS state is lost."""
-        self._closed = True
-        return self._sock.detach()
-
-    def __enter__(self) -> TLSWrappedSocket:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"fd={self._sock.fileno()}"

@@ -41,7 +41,7 @@ import ssl
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._api import TLSWrappedBuffer, TLSWrappedSocket
+from ._api import TLSWrappedBuffer, TLSWrappedSocket, _SocketSurface
 from ._errors import CertificateValidationError, RaggedEOF, TLSError, WantReadError, WantWriteError
 from ._shim_config import alpn_text, cipher_tuple, match_hostname
 from ._x509 import decode_certificate
@@ -263,59 +263,27 @@ class WrapChecks:
             raise _verification_error(problem, 64 if problem.startswith("IP") else 62)
 
 
-# -- the socket ---------------------------------------------------------------------------
-class SSLSocket:
-    """An ``ssl.SSLSocket`` look-alike over a :class:`~tls_adapter.TLSWrappedSocket`.
+# -- what SSLSocket and SSLObject share ----------------------------------------------------
+class _Connection:
+    """The read-only TLS surface of :class:`SSLSocket` and :class:`SSLObject`.
 
-    Made by :meth:`tls_adapter.urllib3.SSLContext.wrap_socket`. It is not a subclass of
-    :class:`ssl.SSLSocket` (nothing of the stdlib's TLS machinery is involved), so code
-    that checks ``isinstance(sock, ssl.SSLSocket)`` will see the difference; code that
-    uses the socket will not.
+    ``_conn`` is the backend's connection (a :class:`~tls_adapter.TLSWrappedSocket` or
+    :class:`~tls_adapter.TLSWrappedBuffer`: both answer the PEP 543 questions).
     """
 
     server_side = False
     session = None
     session_reused = False
 
-    def __init__(
-        self,
-        _token: object,
-        context: SSLContext,
-        tls: TLSWrappedSocket,
-        checks: WrapChecks,
-        suppress_ragged_eofs: bool,
-    ) -> None:
-        if _token is not _TOKEN:
-            raise TypeError("SSLSocket objects are made by SSLContext.wrap_socket()")
-        self._tls = tls
-        self._context = context
-        self._checks = checks
-        self._io_refs = 0
-        self._closed = False
-        self._handshake_done = False
-        #: The ``server_hostname`` given to ``wrap_socket`` (IDNA-encoded).
-        self.server_hostname = checks.server_hostname
-        #: Whether a TCP EOF without close_notify reads as a clean end of stream.
-        self.suppress_ragged_eofs = suppress_ragged_eofs
+    _context: SSLContext
+    _conn: TLSWrappedSocket | TLSWrappedBuffer
+    _checks: WrapChecks
+    _handshake_done: bool
 
     @property
     def context(self) -> SSLContext:
-        """The :class:`tls_adapter.urllib3.SSLContext` this socket was made from."""
+        """The :class:`tls_adapter.urllib3.SSLContext` this connection was made from."""
         return self._context
-
-    # -- TLS -------------------------------------------------------------------------------
-    def do_handshake(self, block: bool = False) -> None:
-        """Run the handshake (certificate and hostname validation included)."""
-        try:
-            self._tls.do_handshake()
-        except TLSError as e:
-            raise self._checks.failed(e, self._tls.getpeercert) from e
-        self._checks.after_handshake(self._tls.getpeercert)
-        self._handshake_done = True
-
-    def _need_handshake(self) -> None:
-        if not self._handshake_done:
-            raise ValueError("handshake not done yet")
 
     def getpeercert(self, binary_form: bool = False) -> Any:
         """The peer's certificate: a stdlib-style dict, or DER bytes with *binary_form*.
@@ -323,20 +291,21 @@ class SSLSocket:
         The dict is empty when the certificate was not validated (``CERT_NONE``), as
         with :mod:`ssl`; the DER form is always available.
         """
-        self._need_handshake()
-        der = self._tls.getpeercert()
+        if not self._handshake_done:
+            raise ValueError("handshake not done yet")
+        der = self._conn.getpeercert()
         if binary_form or der is None:
             return der
         return decode_certificate(der) if self._checks.validated else {}
 
     def version(self) -> str | None:
         """The negotiated protocol version, e.g. ``"TLSv1.3"``."""
-        version = self._tls.negotiated_tls_version()
+        version = self._conn.negotiated_tls_version()
         return None if version is None else version.value
 
     def cipher(self) -> tuple[str, str, int] | None:
         """``(name, protocol, secret_bits)`` of the negotiated cipher suite."""
-        return cipher_tuple(self._tls.cipher(), self._tls.negotiated_tls_version())
+        return cipher_tuple(self._conn.cipher(), self._conn.negotiated_tls_version())
 
     def shared_ciphers(self) -> list[tuple[str, str, int]] | None:
         """``None``: like :mod:`ssl`, only a server knows the client's list."""
@@ -348,7 +317,7 @@ class SSLSocket:
 
     def selected_alpn_protocol(self) -> str | None:
         """The ALPN protocol the server chose, or ``None``."""
-        return alpn_text(self._tls.negotiated_protocol())
+        return alpn_text(self._conn.negotiated_protocol())
 
     def selected_npn_protocol(self) -> str | None:
         """``None``: NPN is not supported."""
@@ -362,14 +331,58 @@ class SSLSocket:
 
     def pending(self) -> int:
         """Decrypted bytes readable without touching the network (0 if unknown)."""
-        pending = getattr(self._tls, "pending", None)
+        pending = getattr(self._conn, "pending", None)
         return int(pending()) if callable(pending) else 0
 
     def verify_client_post_handshake(self) -> None:
-        """Not available on a client socket."""
+        """Not available on a client connection."""
         raise ssl.SSLError(
             ssl.SSL_ERROR_SSL, "post-handshake authentication is a server-side operation"
         )
+
+
+# -- the socket ---------------------------------------------------------------------------
+class SSLSocket(_Connection, _SocketSurface):
+    """An ``ssl.SSLSocket`` look-alike over a :class:`~tls_adapter.TLSWrappedSocket`.
+
+    Made by :meth:`tls_adapter.urllib3.SSLContext.wrap_socket`. It is not a subclass of
+    :class:`ssl.SSLSocket` (nothing of the stdlib's TLS machinery is involved), so code
+    that checks ``isinstance(sock, ssl.SSLSocket)`` will see the difference; code that
+    uses the socket will not.
+    """
+
+    def __init__(
+        self,
+        _token: object,
+        context: SSLContext,
+        tls: TLSWrappedSocket,
+        checks: WrapChecks,
+        suppress_ragged_eofs: bool,
+    ) -> None:
+        if _token is not _TOKEN:
+            raise TypeError("SSLSocket objects are made by SSLContext.wrap_socket()")
+        self._tls = tls
+        self._conn = tls
+        self._sock = tls
+        self._context = context
+        self._checks = checks
+        self._io_refs = 0
+        self._closed = False
+        self._handshake_done = False
+        #: The ``server_hostname`` given to ``wrap_socket`` (IDNA-encoded).
+        self.server_hostname = checks.server_hostname
+        #: Whether a TCP EOF without close_notify reads as a clean end of stream.
+        self.suppress_ragged_eofs = suppress_ragged_eofs
+
+    # -- TLS -------------------------------------------------------------------------------
+    def do_handshake(self, block: bool = False) -> None:
+        """Run the handshake (certificate and hostname validation included)."""
+        try:
+            self._tls.do_handshake()
+        except TLSError as e:
+            raise self._checks.failed(e, self._tls.getpeercert) from e
+        self._checks.after_handshake(self._tls.getpeercert)
+        self._handshake_done = True
 
     def unwrap(self) -> _socket.socket:
         """Exchange ``close_notify`` with the peer and return the plain socket."""
@@ -463,20 +476,6 @@ class SSLSocket:
             file.seek(offset + total)
         return total
 
-    def makefile(
-        self,
-        mode: str = "r",
-        buffering: int | None = None,
-        *,
-        encoding: str | None = None,
-        errors: str | None = None,
-        newline: str | None = None,
-    ) -> Any:
-        """A file object over the TLS stream, as :meth:`socket.socket.makefile`."""
-        return _socket.socket.makefile(  # type: ignore[call-overload]
-            self, mode, buffering, encoding=encoding, errors=errors, newline=newline
-        )
-
     # -- timeouts and the plain socket surface ---------------------------------------------
     def settimeout(self, value: float | None) -> None:
         """Timeout for each whole operation; a timeout raises :class:`socket.timeout`."""
@@ -485,76 +484,6 @@ class SSLSocket:
     def gettimeout(self) -> float | None:
         """The current timeout."""
         return self._tls.gettimeout()
-
-    def setblocking(self, flag: bool) -> None:
-        """``True`` is ``settimeout(None)``, ``False`` is ``settimeout(0.0)``."""
-        self._tls.settimeout(None if flag else 0.0)
-
-    def getblocking(self) -> bool:
-        """Whether operations block (a timeout counts as blocking)."""
-        return self._tls.gettimeout() != 0.0
-
-    def fileno(self) -> int:
-        """The raw socket's file descriptor (-1 once closed)."""
-        return self._tls.fileno()
-
-    def getpeername(self) -> Any:
-        """The remote address."""
-        return self._tls.getpeername()
-
-    def getsockname(self) -> Any:
-        """The local address."""
-        return self._tls.getsockname()
-
-    def getsockopt(self, *args: Any) -> Any:
-        """Forwarded to the raw socket."""
-        return self._tls.getsockopt(*args)
-
-    def setsockopt(self, *args: Any) -> None:
-        """Forwarded to the raw socket."""
-        self._tls.setsockopt(*args)
-
-    @property
-    def family(self) -> int:
-        """The socket family."""
-        return self._tls.family
-
-    @property
-    def type(self) -> int:
-        """``SOCK_STREAM``."""
-        return self._tls.type
-
-    @property
-    def proto(self) -> int:
-        """The socket protocol."""
-        return self._tls.proto
-
-    def shutdown(self, how: int) -> None:
-        """Shut down the TCP connection in one or both directions (no ``close_notify``)."""
-        self._tls.shutdown(how)
-
-    def _decref_socketios(self) -> None:
-        if self._io_refs > 0:
-            self._io_refs -= 1
-        if self._closed:
-            self.close()
-
-    def close(self) -> None:
-        """Close the connection (deferred while ``makefile()`` objects are open)."""
-        self._closed = True
-        if self._io_refs <= 0:
-            self._tls.close()
-
-    def detach(self) -> int:
-        """Detach the file descriptor; the TLS state is lost."""
-        self._closed = True
-        return self._tls.detach()
-
-    def __enter__(self) -> SSLSocket:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         fd = self._tls.fileno()
@@ -621,17 +550,13 @@ class _StdlibIOSocket(SSLSocket):
 
 
 # -- the BIO object -----------------------------------------------------------------------
-class SSLObject:
+class SSLObject(_Connection):
     """An ``ssl.SSLObject`` look-alike: a backend buffer behind two ``ssl.MemoryBIO``.
 
     Made by :meth:`tls_adapter.urllib3.SSLContext.wrap_bio`. Operations that need more
     data raise :class:`ssl.SSLWantReadError` after moving everything to send into the
     outgoing BIO, exactly like the stdlib object.
     """
-
-    server_side = False
-    session = None
-    session_reused = False
 
     def __init__(
         self,
@@ -646,6 +571,7 @@ class SSLObject:
             raise TypeError("SSLObject objects are made by SSLContext.wrap_bio()")
         self._context = context
         self._buffer = buffer
+        self._conn = buffer
         self._checks = checks
         self._incoming = incoming
         self._outgoing = outgoing
@@ -653,11 +579,6 @@ class SSLObject:
         self._handshake_done = False
         #: The ``server_hostname`` given to ``wrap_bio`` (IDNA-encoded).
         self.server_hostname = checks.server_hostname
-
-    @property
-    def context(self) -> SSLContext:
-        """The :class:`tls_adapter.urllib3.SSLContext` this object was made from."""
-        return self._context
 
     def _pump_in(self) -> None:
         data = self._incoming.read()
@@ -728,57 +649,6 @@ class SSLObject:
     def unwrap(self) -> None:
         """Send ``close_notify``; raises ``ssl.SSLWantReadError`` until the peer's arrives."""
         self._run(self._buffer.shutdown)
-
-    def getpeercert(self, binary_form: bool = False) -> Any:
-        """The peer's certificate, as :meth:`SSLSocket.getpeercert`."""
-        if not self._handshake_done:
-            raise ValueError("handshake not done yet")
-        der = self._buffer.getpeercert()
-        if binary_form or der is None:
-            return der
-        return decode_certificate(der) if self._checks.validated else {}
-
-    def version(self) -> str | None:
-        """The negotiated protocol version, e.g. ``"TLSv1.3"``."""
-        version = self._buffer.negotiated_tls_version()
-        return None if version is None else version.value
-
-    def cipher(self) -> tuple[str, str, int] | None:
-        """``(name, protocol, secret_bits)`` of the negotiated cipher suite."""
-        return cipher_tuple(self._buffer.cipher(), self._buffer.negotiated_tls_version())
-
-    def shared_ciphers(self) -> list[tuple[str, str, int]] | None:
-        """``None``: like :mod:`ssl`, only a server knows the client's list."""
-        return None
-
-    def compression(self) -> str | None:
-        """``None``: TLS compression is never used."""
-        return None
-
-    def selected_alpn_protocol(self) -> str | None:
-        """The ALPN protocol the server chose, or ``None``."""
-        return alpn_text(self._buffer.negotiated_protocol())
-
-    def selected_npn_protocol(self) -> str | None:
-        """``None``: NPN is not supported."""
-        return None
-
-    def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
-        """``None``: channel bindings are not available through the PEP 543 API."""
-        if cb_type != "tls-unique":
-            raise ValueError(f"{cb_type} channel binding type not implemented")
-        return None
-
-    def pending(self) -> int:
-        """Decrypted bytes readable without more input (0 if the backend cannot tell)."""
-        pending = getattr(self._buffer, "pending", None)
-        return int(pending()) if callable(pending) else 0
-
-    def verify_client_post_handshake(self) -> None:
-        """Not available on a client connection."""
-        raise ssl.SSLError(
-            ssl.SSL_ERROR_SSL, "post-handshake authentication is a server-side operation"
-        )
 
     def __repr__(self) -> str:
         return f"<tls_adapter.urllib3.SSLObject server_hostname={self.server_hostname!r}>"
