@@ -22,9 +22,57 @@ from .._errors import WantWriteError
 if TYPE_CHECKING:
     from typing_extensions import Buffer, Self
 
-__all__ = ["FFIBuffer"]
+__all__ = ["FFIBuffer", "MemoryIO", "MemoryTransport"]
 
 _HIGH_WATER = 256 * 1024
+
+
+class MemoryTransport:
+    """A session's ciphertext in memory, and where its I/O callbacks leave an exception.
+
+    The library's transport callbacks read ``incoming`` (until ``eof``) and append to
+    ``outgoing``; an exception raised inside a callback is parked in ``error`` for the
+    Python caller. Backends add slots for what their other callbacks report.
+    """
+
+    __slots__ = ("eof", "error", "incoming", "outgoing")
+
+    def __init__(self) -> None:
+        self.incoming = bytearray()
+        self.outgoing = bytearray()
+        self.eof = False
+        self.error: BaseException | None = None
+
+
+class MemoryIO:
+    """The sans-I/O half of a ctypes session: ciphertext in and out of its ``_t``."""
+
+    _t: MemoryTransport
+
+    def receive(self, data: bytes | bytearray | memoryview) -> None:
+        """Queue bytes that arrived from the peer; ``b""`` records the transport's EOF."""
+        if not data:
+            self._t.eof = True
+        elif self._t.eof:
+            raise ValueError("data received after EOF")
+        else:
+            self._t.incoming += data
+
+    def peek(self, n: int = -1) -> bytes:
+        """Up to *n* (all if negative) outgoing bytes, without removing them."""
+        return bytes(self._t.outgoing if n < 0 else self._t.outgoing[:n])
+
+    def consume(self, n: int) -> None:
+        """Drop the first *n* outgoing bytes (once the caller has sent them)."""
+        del self._t.outgoing[:n]
+
+    def outgoing_len(self) -> int:
+        """Bytes waiting to be sent to the peer."""
+        return len(self._t.outgoing)
+
+    def incoming_len(self) -> int:
+        """Received bytes the library has not taken yet (it may buffer more internally)."""
+        return len(self._t.incoming)
 
 
 class FFIBuffer(TLSWrappedBuffer):

@@ -82,6 +82,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._x509 import has_matching_dns_name
+from ._ffi_buffer import MemoryIO, MemoryTransport
 
 __all__ = [
     "DEFAULT_BASE",
@@ -835,16 +836,13 @@ class CertRequest(enum.IntEnum):
 SNICallback = Callable[["Session", "str | None"], "Credentials | None"]
 
 
-class _Transport:
+class _Transport(MemoryTransport):
     """The memory buffers, and the slots where callbacks leave results for Python."""
 
-    __slots__ = ("eof", "error", "hook_alert", "incoming", "outgoing", "verify_status")
+    __slots__ = ("hook_alert", "verify_status")
 
     def __init__(self) -> None:
-        self.incoming = bytearray()
-        self.outgoing = bytearray()
-        self.eof = False
-        self.error: BaseException | None = None
+        super().__init__()
         self.hook_alert: int | None = None
         self.verify_status: int | None = None
 
@@ -957,7 +955,7 @@ def _sni_hook(wself: weakref.ref[Session]) -> Callable[[int | None], int]:
     return hook
 
 
-class Session:
+class Session(MemoryIO):
     """One TLS connection driven entirely through memory buffers.
 
     :param credentials: trust anchors, and the own chain (required for servers).
@@ -977,6 +975,8 @@ class Session:
         and :meth:`handshake` re-raises the exception.
     :raises ValueError: inconsistent arguments. :raises GnuTLSError: GnuTLS refused them.
     """
+
+    _t: _Transport
 
     def __init__(
         self,
@@ -1098,45 +1098,9 @@ class Session:
 
     # -- buffers ---------------------------------------------------------------------
 
-    def receive(self, data: bytes | bytearray | memoryview) -> None:
-        """Queue bytes that arrived from the peer; ``b""`` records the transport's EOF."""
-        if not data:
-            self._t.eof = True
-        elif self._t.eof:
-            raise ValueError("data received after EOF")
-        else:
-            self._t.incoming += data
-
-    def outgoing(self) -> bytes:
-        """Return and clear everything waiting to be sent to the peer."""
-        data = bytes(self._t.outgoing)
-        self._t.outgoing.clear()
-        return data
-
-    def peek(self, n: int = -1) -> bytes:
-        """Up to *n* (all if negative) outgoing bytes, without removing them."""
-        return bytes(self._t.outgoing if n < 0 else self._t.outgoing[:n])
-
-    def consume(self, n: int) -> None:
-        """Drop the first *n* outgoing bytes (once the caller has sent them)."""
-        del self._t.outgoing[:n]
-
-    def outgoing_len(self) -> int:
-        """Bytes waiting to be sent to the peer."""
-        return len(self._t.outgoing)
-
-    def incoming_len(self) -> int:
-        """Received bytes GnuTLS has not taken yet (it may buffer more internally)."""
-        return len(self._t.incoming)
-
     def pending(self) -> int:
         """Decrypted bytes GnuTLS holds, readable without input (``record_check_pending``)."""
         return int(self._lib.c.gnutls_record_check_pending(self.handle))
-
-    @property
-    def eof_received(self) -> bool:
-        """Whether :meth:`receive` was given the transport's EOF (``b""``)."""
-        return self._t.eof
 
     # -- TLS operations --------------------------------------------------------------
 

@@ -68,6 +68,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._x509 import decode_certificate, has_matching_dns_name
+from ._ffi_buffer import MemoryIO, MemoryTransport
 
 __all__ = [
     "CipherSuite",
@@ -557,16 +558,13 @@ def _verify_reason(error: int, verify_result: int) -> str:
     return f"{words} ({text})" if words else text
 
 
-class _Transport:
-    """The memory buffers, and the slot where callbacks leave an exception for Python."""
+class _Transport(MemoryTransport):
+    """The memory buffers, and the slots where callbacks leave results for Python."""
 
-    __slots__ = ("eof", "error", "incoming", "outgoing", "verify_reason")
+    __slots__ = ("verify_reason",)
 
     def __init__(self) -> None:
-        self.incoming = bytearray()
-        self.outgoing = bytearray()
-        self.eof = False
-        self.error: BaseException | None = None
+        super().__init__()
         self.verify_reason: str | None = None
 
 
@@ -638,7 +636,7 @@ def _leaf_check(t: _Transport, c: Any, accept: Callable[[bytes], bool], reason: 
     return _VERIFY_FUNC(verify)
 
 
-class Session:
+class Session(MemoryIO):
     """One TLS connection driven entirely through memory buffers.
 
     :param context: the :class:`Context` (kept alive by the session).
@@ -655,6 +653,8 @@ class Session:
         raises, the handshake fails with a handshake_failure alert and :meth:`handshake`
         re-raises the exception.
     """
+
+    _t: _Transport
 
     def __init__(
         self,
@@ -759,31 +759,6 @@ class Session:
         return ctypes.string_at(data.value, size).decode("ascii", errors="replace")
 
     # -- buffers ---------------------------------------------------------------------
-
-    def receive(self, data: bytes | bytearray | memoryview) -> None:
-        """Queue bytes that arrived from the peer; ``b""`` records the transport's EOF."""
-        if not data:
-            self._t.eof = True
-        elif self._t.eof:
-            raise ValueError("data received after EOF")
-        else:
-            self._t.incoming += data
-
-    def peek(self, n: int = -1) -> bytes:
-        """Up to *n* (all if negative) outgoing bytes, without removing them."""
-        return bytes(self._t.outgoing if n < 0 else self._t.outgoing[:n])
-
-    def consume(self, n: int) -> None:
-        """Drop the first *n* outgoing bytes (once the caller has sent them)."""
-        del self._t.outgoing[:n]
-
-    def outgoing_len(self) -> int:
-        """Bytes waiting to be sent to the peer."""
-        return len(self._t.outgoing)
-
-    def incoming_len(self) -> int:
-        """Received bytes wolfSSL has not taken yet (it may buffer more internally)."""
-        return len(self._t.incoming)
 
     def pending(self) -> int:
         """Decrypted bytes wolfSSL holds, readable without input."""
