@@ -123,3 +123,8 @@ def handshake(buffer: TLSWrappedBuffer, peer: StdlibPeer, rounds: int = 20) -> O
         if (buffer_done or buffer_error) and (peer_done or peer_error) and not moved:
             break
     return Outcome(buffer_error, peer_error, buffer_done, peer_done)
+
+
+def stdlib_server(pki: PKI, **options: object) -> StdlibPeer:
+    """A raw standard-library server peer (see :func:`stdlib_server_context`)."""
+    return StdlibPeer(stdlib_server_context(pki, **options), server_side=True)

@@ -6,81 +6,40 @@ context build), an ``sni_callback`` attribute that utls ignores (the backend use
 ``set_servername_callback``), handshake failures that utls mislabels as certificate
 failures, TLS 1.3 suites that cannot be restricted, and the usual name, EOF and key
 handling. Peers are real: the raw standard library ``ssl`` module in memory, or the
-openssl backend over loopback sockets.
+openssl backend over loopback sockets. What BoringSSL does just as the rustls backend
+does (both run on the ``_sslmodule`` engine) is tested once, for both, in
+``test_sslmodule_engine.py``.
 """
 
 from __future__ import annotations
 
-import datetime
-import socket
 import ssl
-import threading
-import time
 
 import pytest
-import trustme
-from cryptography.hazmat.primitives import serialization
 
 import tls_adapter
 from tls_adapter import (
     CertificateValidationError,
     CipherSuite,
     ConfigurationError,
-    PrivateKey,
     RaggedEOF,
     TLSConfiguration,
     TLSError,
     TLSVersion,
-    TrustStore,
     WantReadError,
 )
-from tls_adapter.backends import backend_status
 
-from ..peers import (
-    PKI,
-    ThreadedServer,
-    chain_of,
-    client_config,
-    der_of,
-    drive_handshake,
-    echo_handler,
-    handshake_buffers,
-    move,
-    server_config,
-)
-from .stdlib_peer import (
-    StdlibPeer,
-    handshake,
-    stdlib_client_context,
-    stdlib_server_context,
-)
+from ..peers import PKI, chain_of, client_config, der_of, server_config
+from .stdlib_peer import StdlibPeer, handshake, stdlib_client_context, stdlib_server
+from .support import requires_backend
 
-
-def _status() -> tuple[bool, str]:
-    for status in backend_status():
-        if status.name == "boringssl":
-            return status.available, status.reason
-    return False, "the registry does not know the boringssl backend"
-
-
-_AVAILABLE, _REASON = _status()
-pytestmark = pytest.mark.skipif(not _AVAILABLE, reason=f"boringssl backend: {_REASON}")
+pytestmark = requires_backend("boringssl")
 
 
 @pytest.fixture
 def boringssl() -> tls_adapter.Backend:
     """The backend under test."""
     return tls_adapter.get_backend("boringssl")
-
-
-@pytest.fixture
-def openssl() -> tls_adapter.Backend:
-    """The reference backend (the standard library's ssl), as an independent peer."""
-    return tls_adapter.get_backend("openssl")
-
-
-def _stdlib_server(pki: PKI, **options: object) -> StdlibPeer:
-    return StdlibPeer(stdlib_server_context(pki, **options), server_side=True)
 
 
 # -- capabilities -------------------------------------------------------------------------
@@ -99,12 +58,6 @@ def test_capability_row(boringssl: tls_adapter.Backend) -> None:
 
 
 # -- the server side -----------------------------------------------------------------------
-def test_server_trust_store_is_refused(boringssl: tls_adapter.Backend, pki: PKI) -> None:
-    assert boringssl.server_context is not None
-    with pytest.raises(ConfigurationError, match=r"boringssl.*client certificates"):
-        boringssl.server_context(server_config(pki, trust_store=pki.trust))
-
-
 def test_utls_server_cannot_report_the_client_leaf(pki: PKI) -> None:
     """Why client auth is refused: utls's server-side peer chain lacks the leaf.
 
@@ -139,18 +92,6 @@ def test_utls_server_cannot_report_the_client_leaf(pki: PKI) -> None:
     assert len(done) == 2
     assert server.getpeercert()  # the dict form is the client's leaf ...
     assert server.getpeercert(True) != der_of(pki.client)  # ... the DER form is not
-
-
-def test_server_never_asks_for_a_client_certificate(
-    boringssl: tls_adapter.Backend, openssl: tls_adapter.Backend, pki: PKI
-) -> None:
-    assert boringssl.server_context is not None
-    server = boringssl.server_context(server_config(pki)).wrap_buffers()
-    client = openssl.client_context(client_config(pki, certificate_chain=pki.client_chain))
-    buffer = client.wrap_buffers("localhost")
-    handshake_buffers(buffer, server)
-    assert server.getpeercert() is None
-    assert buffer.getpeercert() == der_of(pki.server)
 
 
 def test_sni_callback_is_called_through_set_servername_callback(
@@ -193,7 +134,7 @@ def test_sni_callback_error_fails_the_handshake(boringssl: tls_adapter.Backend, 
 
 # -- names: hostname checks and SNI -------------------------------------------------------
 def test_wrong_hostname_is_rejected(boringssl: tls_adapter.Backend, pki: PKI) -> None:
-    peer = _stdlib_server(pki)
+    peer = stdlib_server(pki)
     buffer = boringssl.client_context(client_config(pki)).wrap_buffers("wrong.example")
     outcome = handshake(buffer, peer)
     assert isinstance(outcome.buffer_error, CertificateValidationError)
@@ -201,21 +142,9 @@ def test_wrong_hostname_is_rejected(boringssl: tls_adapter.Backend, pki: PKI) ->
     assert peer.names == ["wrong.example"]
 
 
-@pytest.mark.parametrize("name", ["127.0.0.1", "::1", "[::1]"])
-def test_ip_literals_send_no_sni_and_are_checked(
-    boringssl: tls_adapter.Backend, pki: PKI, name: str
-) -> None:
-    peer = _stdlib_server(pki)
-    buffer = boringssl.client_context(client_config(pki)).wrap_buffers(name)
-    outcome = handshake(buffer, peer)
-    assert outcome.buffer_done and outcome.peer_done, outcome
-    assert peer.names == [None]
-    assert buffer.getpeercert() == der_of(pki.server)
-
-
 def test_ip_mismatch_has_a_useful_reason(boringssl: tls_adapter.Backend, pki: PKI) -> None:
     """utls says only "certificate verification failed" for X509_V_ERR_IP_ADDRESS_MISMATCH."""
-    peer = _stdlib_server(pki)
+    peer = stdlib_server(pki)
     buffer = boringssl.client_context(client_config(pki)).wrap_buffers("127.0.0.2")
     outcome = handshake(buffer, peer)
     assert isinstance(outcome.buffer_error, CertificateValidationError)
@@ -223,32 +152,12 @@ def test_ip_mismatch_has_a_useful_reason(boringssl: tls_adapter.Backend, pki: PK
     assert peer.names == [None]
 
 
-def test_no_server_hostname_sends_no_sni_and_checks_no_name(
-    boringssl: tls_adapter.Backend, pki: PKI, other_ca: trustme.CA
-) -> None:
-    leaf = pki.ca.issue_cert("elsewhere.example")
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    leaf.configure_cert(ctx)
-    peer = StdlibPeer(ctx, server_side=True)
-    buffer = boringssl.client_context(client_config(pki)).wrap_buffers(None)
-    outcome = handshake(buffer, peer)
-    assert outcome.buffer_done and outcome.peer_done, outcome
-    assert peer.names == [None]
-    assert buffer.getpeercert() == der_of(leaf)
-    untrusting = boringssl.client_context(
-        TLSConfiguration(trust_store=TrustStore.from_buffer(other_ca.cert_pem.bytes()))
-    )
-    outcome = handshake(untrusting.wrap_buffers(None), _stdlib_server(pki))
-    assert isinstance(outcome.buffer_error, CertificateValidationError)
-    assert outcome.buffer_error.reason == "unable to get local issuer certificate"
-
-
 # -- errors: only real certificate failures are CertificateValidationError -------------------
 def test_version_mismatch_is_not_a_certificate_error(
     boringssl: tls_adapter.Backend, pki: PKI
 ) -> None:
     """utls raises SSLCertVerificationError (verify_code 65) here; it is a TLSError."""
-    peer = _stdlib_server(pki, maximum_version=ssl.TLSVersion.TLSv1_2)
+    peer = stdlib_server(pki, maximum_version=ssl.TLSVersion.TLSv1_2)
     buffer = boringssl.client_context(
         client_config(pki, lowest_supported_version=TLSVersion.TLSv1_3)
     ).wrap_buffers("localhost")
@@ -263,7 +172,7 @@ def test_version_mismatch_is_not_a_certificate_error(
 def test_no_shared_cipher_is_not_a_certificate_error(
     boringssl: tls_adapter.Backend, pki: PKI
 ) -> None:
-    peer = _stdlib_server(pki, maximum_version=ssl.TLSVersion.TLSv1_2)
+    peer = stdlib_server(pki, maximum_version=ssl.TLSVersion.TLSv1_2)
     peer.ctx.set_ciphers("ECDHE-ECDSA-AES256-GCM-SHA384")
     peer = StdlibPeer(peer.ctx, server_side=True)
     buffer = boringssl.client_context(
@@ -278,29 +187,13 @@ def test_no_shared_cipher_is_not_a_certificate_error(
     assert not isinstance(outcome.buffer_error, CertificateValidationError)
 
 
-def test_expired_certificate_is_a_certificate_error(
-    boringssl: tls_adapter.Backend, openssl: tls_adapter.Backend, pki: PKI
-) -> None:
-    expired = pki.ca.issue_cert(
-        "localhost", not_after=datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(1)
-    )
-    assert openssl.server_context is not None
-    server = openssl.server_context(TLSConfiguration(certificate_chain=chain_of(expired)))
-    outcome = drive_handshake(
-        boringssl.client_context(client_config(pki)).wrap_buffers("localhost"),
-        server.wrap_buffers(),
-    )
-    assert isinstance(outcome.client_error, CertificateValidationError)
-    assert outcome.client_error.reason == "certificate has expired"
-
-
 # -- end of stream ----------------------------------------------------------------------------
 @pytest.mark.parametrize("version", [TLSVersion.TLSv1_2, TLSVersion.TLSv1_3])
 def test_clean_close_and_truncation(
     boringssl: tls_adapter.Backend, pki: PKI, version: TLSVersion
 ) -> None:
     for clean in (True, False):
-        peer = _stdlib_server(pki)
+        peer = stdlib_server(pki)
         buffer = boringssl.client_context(
             client_config(pki, highest_supported_version=version)
         ).wrap_buffers("localhost")
@@ -323,7 +216,7 @@ def test_shutdown_waits_for_the_peers_close_notify(
     boringssl: tls_adapter.Backend, pki: PKI
 ) -> None:
     """utls's unwrap() returns False until the peer's close_notify arrived."""
-    peer = _stdlib_server(pki)
+    peer = stdlib_server(pki)
     buffer = boringssl.client_context(client_config(pki)).wrap_buffers("localhost")
     assert handshake(buffer, peer).buffer_done
     with pytest.raises(WantReadError):
@@ -343,51 +236,12 @@ def test_eof_during_the_handshake_raises_at_once(boringssl: tls_adapter.Backend,
         client.do_handshake()
 
 
-def test_server_closing_at_once_fails_a_socket_handshake_promptly(
-    boringssl: tls_adapter.Backend, pki: PKI
-) -> None:
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-
-    def slam() -> None:
-        raw, _ = listener.accept()
-        raw.shutdown(socket.SHUT_WR)  # EOF at once; keep reading so nothing resets
-        while raw.recv(65536):
-            pass
-        raw.close()
-
-    thread = threading.Thread(target=slam)
-    thread.start()
-    try:
-        raw = socket.create_connection(("127.0.0.1", port), timeout=30)
-        tls = boringssl.client_context(client_config(pki)).wrap_socket(raw, "localhost")
-        started = time.monotonic()
-        with pytest.raises(RaggedEOF):
-            tls.do_handshake()
-        assert time.monotonic() - started < 5
-        tls.close()
-    finally:
-        thread.join(10)
-        listener.close()
-
-
 # -- cipher suites --------------------------------------------------------------------------
-def test_tls13_suites_cannot_be_restricted(boringssl: tls_adapter.Backend) -> None:
-    with pytest.raises(ConfigurationError, match=r"TLS 1\.3"):
-        boringssl.client_context(TLSConfiguration(ciphers=[CipherSuite.TLS_AES_256_GCM_SHA384]))
-    boringssl.client_context(
-        TLSConfiguration(
-            ciphers=[CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256],
-            highest_supported_version=TLSVersion.TLSv1_2,
-        )
-    )
-
-
 @pytest.mark.parametrize("version", [TLSVersion.TLSv1_2, TLSVersion.TLSv1_3])
 def test_cipher_is_what_the_peer_negotiated(
     boringssl: tls_adapter.Backend, pki: PKI, version: TLSVersion
 ) -> None:
-    peer = _stdlib_server(pki)
+    peer = stdlib_server(pki)
     buffer = boringssl.client_context(
         client_config(pki, highest_supported_version=version)
     ).wrap_buffers("localhost")
@@ -408,78 +262,3 @@ def test_mismatched_key_is_refused_at_build(boringssl: tls_adapter.Backend, pki:
     assert boringssl.server_context is not None
     with pytest.raises(ConfigurationError, match="does not match"):
         boringssl.server_context(TLSConfiguration(certificate_chain=(certs, wrong_key)))
-
-
-def _encrypted(leaf: trustme.LeafCert, fmt: serialization.PrivateFormat) -> bytes:
-    key = serialization.load_pem_private_key(leaf.private_key_pem.bytes(), None)
-    return key.private_bytes(
-        serialization.Encoding.PEM, fmt, serialization.BestAvailableEncryption(b"s3cret")
-    )
-
-
-@pytest.mark.parametrize(
-    "fmt", [serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL]
-)
-def test_encrypted_client_key_from_memory(
-    boringssl: tls_adapter.Backend,
-    openssl: tls_adapter.Backend,
-    pki: PKI,
-    fmt: serialization.PrivateFormat,
-) -> None:
-    certs, _ = pki.client_chain
-    key = PrivateKey.from_buffer(_encrypted(pki.client, fmt), password=b"s3cret")
-    client = boringssl.client_context(client_config(pki, certificate_chain=(certs, key)))
-    assert openssl.server_context is not None
-    server = openssl.server_context(server_config(pki, trust_store=pki.trust)).wrap_buffers()
-    buffer = client.wrap_buffers("localhost")
-    handshake_buffers(buffer, server)
-    buffer.write(b"hi")
-    move(buffer, server)
-    assert server.read(2) == b"hi"
-    assert server.getpeercert() == der_of(pki.client)
-    wrong = PrivateKey.from_buffer(_encrypted(pki.client, fmt), password=b"wrong")
-    with pytest.raises(ConfigurationError, match="wrong password") as info:
-        boringssl.client_context(client_config(pki, certificate_chain=(certs, wrong)))
-    assert "s3cret" not in str(info.value)
-
-
-def test_client_certificate_over_sockets(
-    boringssl: tls_adapter.Backend, openssl: tls_adapter.Backend, pki: PKI
-) -> None:
-    assert openssl.server_context is not None
-    seen: list[bytes | None] = []
-
-    def handler(sock: tls_adapter.TLSWrappedSocket) -> None:
-        seen.append(sock.getpeercert())
-        echo_handler(sock)
-
-    server_ctx = openssl.server_context(server_config(pki, trust_store=pki.trust))
-    client_ctx = boringssl.client_context(client_config(pki, certificate_chain=pki.client_chain))
-    with (
-        ThreadedServer(server_ctx, handler) as server,
-        socket.create_connection((server.host, server.port), timeout=10) as raw,
-    ):
-        tls = client_ctx.wrap_socket(raw, "localhost")
-        tls.do_handshake()
-        tls.sendall(b"ping")
-        assert tls.recv(4) == b"ping"
-        tls.close()
-    assert seen == [der_of(pki.client)]
-
-
-def test_stdlib_client_against_boringssl_server(boringssl: tls_adapter.Backend, pki: PKI) -> None:
-    assert boringssl.server_context is not None
-    server = boringssl.server_context(
-        server_config(pki, inner_protocols=[tls_adapter.NextProtocol.HTTP1])
-    ).wrap_buffers()
-    ctx = stdlib_client_context(pki)
-    ctx.set_alpn_protocols(["h2", "http/1.1"])
-    peer = StdlibPeer(ctx, server_side=False, server_hostname="localhost")
-    outcome = handshake(server, peer)
-    assert outcome.buffer_done and outcome.peer_done, outcome
-    assert server.negotiated_protocol() is tls_adapter.NextProtocol.HTTP1
-    peer.obj.write(b"hello")
-    peer.send_to(server)
-    assert server.read(5) == b"hello"
-    server.write(b"world")
-    assert peer.read_all(server) == b"world"

@@ -34,7 +34,6 @@ from tls_adapter import (
     TLSError,
     TLSVersion,
 )
-from tls_adapter.backends import backend_status
 
 from ..peers import (
     PKI,
@@ -49,39 +48,15 @@ from ..peers import (
     read_exactly,
     wait_for_port,
 )
+from .support import failure_reason, pinned, requires_backend
 
-
-def _status() -> tuple[bool, str]:
-    for status in backend_status():
-        if status.name == "gnutls":
-            return status.available, status.reason
-    return False, "the registry does not know the gnutls backend"
-
-
-_AVAILABLE, _REASON = _status()
-pytestmark = pytest.mark.skipif(not _AVAILABLE, reason=f"gnutls backend: {_REASON}")
+pytestmark = requires_backend("gnutls")
 
 
 @pytest.fixture
 def gnutls() -> tls_adapter.Backend:
     """The backend under test."""
     return tls_adapter.get_backend("gnutls")
-
-
-@pytest.fixture
-def openssl() -> tls_adapter.Backend:
-    """The reference backend (the standard library's ssl), as the independent peer."""
-    return tls_adapter.get_backend("openssl")
-
-
-def pinned(config: TLSConfiguration, version: TLSVersion) -> TLSConfiguration:
-    """*config* allowing exactly *version*."""
-    return config.update(lowest_supported_version=version, highest_supported_version=version)
-
-
-def _reason(error: BaseException | None) -> str:
-    assert isinstance(error, CertificateValidationError), repr(error)
-    return error.reason
 
 
 # -- certificate and host name checks, done by GnuTLS itself -------------------------------
@@ -94,7 +69,7 @@ def test_wrong_hostname_is_rejected_by_gnutls_with_an_alert(
         "wrong.example",
     )
     outcome = drive_handshake(client, server)
-    assert "does not match" in _reason(outcome.client_error)  # GnuTLS's own wording
+    assert "does not match" in failure_reason(outcome.client_error)  # GnuTLS's own wording
     # The check ran inside the handshake: the server got the alert, not a bare EOF.
     assert isinstance(outcome.server_error, TLSError)
     assert "certificate" in str(outcome.server_error).lower()
@@ -110,7 +85,7 @@ def test_ip_address_mismatch_is_rejected(
         address,
     )
     outcome = drive_handshake(client, server)
-    assert "does not match" in _reason(outcome.client_error)
+    assert "does not match" in failure_reason(outcome.client_error)
     assert not outcome.client_done
 
 
@@ -150,7 +125,7 @@ def test_untrusted_ca_is_rejected(
             check_hostname=check_hostname,
         )
         outcome = drive_handshake(client, server)
-        assert "NOT trusted" in _reason(outcome.client_error)
+        assert "NOT trusted" in failure_reason(outcome.client_error)
 
 
 def test_check_hostname_false_still_sends_sni_and_checks_the_chain(
@@ -403,7 +378,7 @@ def test_client_presents_its_chain_even_if_the_server_names_other_cas(
         ),
     )
     outcome = drive_handshake(client, server)
-    assert "NOT trusted" in _reason(outcome.server_error)
+    assert "NOT trusted" in failure_reason(outcome.server_error)
 
 
 # -- contexts build their GnuTLS objects once ---------------------------------------------------
@@ -600,7 +575,7 @@ def test_system_store_is_gnutls_own_and_does_not_trust_the_test_ca(
         make_server_context(openssl, TLSConfiguration(certificate_chain=pki.server_chain)),
     )
     outcome = drive_handshake(client, server)
-    assert "NOT trusted" in _reason(outcome.client_error)
+    assert "NOT trusted" in failure_reason(outcome.client_error)
 
 
 def test_ssl_cert_file_naming_nothing_is_refused(

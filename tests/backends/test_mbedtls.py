@@ -37,7 +37,6 @@ from tls_adapter import (
     TrustStore,
     WantReadError,
 )
-from tls_adapter.backends import backend_status
 
 from ..peers import (
     PKI,
@@ -49,19 +48,11 @@ from ..peers import (
     handshake_buffers,
     move,
 )
+from .support import requires_backend
 
 Backend = tls_adapter.Backend
 
-
-def _status() -> tuple[bool, str]:
-    for status in backend_status():
-        if status.name == "mbedtls":
-            return status.available, status.reason
-    return False, "the registry does not know the mbedtls backend"
-
-
-_AVAILABLE, _REASON = _status()
-pytestmark = pytest.mark.skipif(not _AVAILABLE, reason=f"mbedtls backend: {_REASON}")
+pytestmark = requires_backend("mbedtls")
 PASSWORD = b"open sesame"
 
 
@@ -69,12 +60,6 @@ PASSWORD = b"open sesame"
 def mbedtls() -> Backend:
     """The backend under test."""
     return tls_adapter.get_backend("mbedtls")
-
-
-@pytest.fixture
-def openssl() -> Backend:
-    """The reference backend, as an independent peer."""
-    return tls_adapter.get_backend("openssl")
 
 
 # -- helpers ----------------------------------------------------------------------------

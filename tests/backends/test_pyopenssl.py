@@ -4,7 +4,9 @@ pyOpenSSL verifies the certificate chain but not the hostname unless told to, se
 whatever SNI it is given, and signals closes with its own exceptions; these tests pin
 down that the backend closes each of those gaps. Peers are real: pyOpenSSL against
 the standard library's ``ssl`` (raw, or through the openssl backend), in memory or
-over loopback sockets.
+over loopback sockets. A check that pyopenssl passes exactly as the ``_sslmodule``
+backends do (IP literals: no SNI, checked against IP SANs) is in
+``test_sslmodule_engine.py``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from tls_adapter import (
     TrustStore,
     WantReadError,
 )
-from tls_adapter.backends import backend_status
 
 from ..peers import (
     PKI,
@@ -49,29 +50,15 @@ from ..peers import (
     read_exactly,
     server_config,
 )
+from .support import requires_backend
 
-
-def _status() -> tuple[bool, str]:
-    for status in backend_status():
-        if status.name == "pyopenssl":
-            return status.available, status.reason
-    return False, "the registry does not know the pyopenssl backend"
-
-
-_AVAILABLE, _REASON = _status()
-pytestmark = pytest.mark.skipif(not _AVAILABLE, reason=f"pyopenssl backend: {_REASON}")
+pytestmark = requires_backend("pyopenssl")
 
 
 @pytest.fixture
 def pyopenssl() -> tls_adapter.Backend:
     """The backend under test."""
     return tls_adapter.get_backend("pyopenssl")
-
-
-@pytest.fixture
-def openssl() -> tls_adapter.Backend:
-    """The reference backend (the standard library's ssl), as the independent peer."""
-    return tls_adapter.get_backend("openssl")
 
 
 # -- a raw standard-library peer -----------------------------------------------------------
@@ -186,18 +173,6 @@ def test_check_hostname_false_skips_only_the_name(
 
 
 # -- SNI and IP addresses -----------------------------------------------------------------
-@pytest.mark.parametrize("literal", ["127.0.0.1", "::1", "[::1]"])
-def test_ip_literal_sends_no_sni_and_is_checked_against_ip_sans(
-    pki: PKI, pyopenssl: tls_adapter.Backend, literal: str
-) -> None:
-    client_ctx = pyopenssl.client_context(client_config(pki))
-    server = StdlibServer(stdlib_server_context(pki))
-    client = client_ctx.wrap_buffers(literal)
-    handshake_with_stdlib(client, server)
-    assert server.names == [None]
-    assert client.getpeercert() == der_of(pki.server)
-
-
 def test_dns_name_is_sent_as_sni(pki: PKI, pyopenssl: tls_adapter.Backend) -> None:
     client_ctx = pyopenssl.client_context(client_config(pki))
     server = StdlibServer(stdlib_server_context(pki))

@@ -6,7 +6,9 @@ context build), ``server_hostname=None`` silently meaning "localhost" in rtls, n
 report of the peer's ``close_notify``, a handshake that waits forever after EOF,
 partial writes, TLS 1.3 suites that cannot be restricted, cipher names without ids,
 and a key mismatch found only per connection. Peers are real: the raw standard
-library ``ssl`` module in memory, or the openssl backend over loopback sockets.
+library ``ssl`` module in memory, or the openssl backend over loopback sockets. What
+rustls does just as the BoringSSL backend does (both run on the ``_sslmodule`` engine)
+is tested once, for both, in ``test_sslmodule_engine.py``.
 """
 
 from __future__ import annotations
@@ -14,18 +16,15 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
-import time
 
 import pytest
 import trustme
-from cryptography.hazmat.primitives import serialization
 
 import tls_adapter
 from tls_adapter import (
     CertificateValidationError,
     CipherSuite,
     ConfigurationError,
-    PrivateKey,
     RaggedEOF,
     TLSConfiguration,
     TLSError,
@@ -33,55 +32,26 @@ from tls_adapter import (
     TrustStore,
     WantReadError,
 )
-from tls_adapter.backends import backend_status
 
 from ..peers import (
     PKI,
-    ThreadedServer,
-    chain_of,
     client_config,
-    der_of,
-    drive_handshake,
-    echo_handler,
     handshake_buffers,
     move,
     read_exactly,
     send_buffered,
     server_config,
 )
-from .stdlib_peer import (
-    StdlibPeer,
-    handshake,
-    stdlib_client_context,
-    stdlib_server_context,
-)
+from .stdlib_peer import handshake, stdlib_server, stdlib_server_context
+from .support import requires_backend
 
-
-def _status() -> tuple[bool, str]:
-    for status in backend_status():
-        if status.name == "rustls":
-            return status.available, status.reason
-    return False, "the registry does not know the rustls backend"
-
-
-_AVAILABLE, _REASON = _status()
-pytestmark = pytest.mark.skipif(not _AVAILABLE, reason=f"rustls backend: {_REASON}")
+pytestmark = requires_backend("rustls")
 
 
 @pytest.fixture
 def rustls() -> tls_adapter.Backend:
     """The backend under test."""
     return tls_adapter.get_backend("rustls")
-
-
-@pytest.fixture
-def openssl() -> tls_adapter.Backend:
-    """The reference backend (the standard library's ssl), as an independent peer."""
-    return tls_adapter.get_backend("openssl")
-
-
-def _stdlib_server(pki: PKI, **options: object) -> StdlibPeer:
-    return StdlibPeer(stdlib_server_context(pki, **options), server_side=True)
 
 
 # -- capabilities -------------------------------------------------------------------------
@@ -102,13 +72,6 @@ def test_capability_row(rustls: tls_adapter.Backend) -> None:
 
 
 # -- the server side: no client auth, no SNI callback ------------------------------------
-def test_server_trust_store_is_refused(rustls: tls_adapter.Backend, pki: PKI) -> None:
-    """rtls ignores verify_mode on servers: a required client cert would not be required."""
-    assert rustls.server_context is not None
-    with pytest.raises(ConfigurationError, match=r"rustls.*client certificates"):
-        rustls.server_context(server_config(pki, trust_store=pki.trust))
-
-
 def test_server_sni_callback_is_refused(rustls: tls_adapter.Backend, pki: PKI) -> None:
     """rtls stores sni_callback but never calls it."""
     assert rustls.server_context is not None
@@ -116,22 +79,9 @@ def test_server_sni_callback_is_refused(rustls: tls_adapter.Backend, pki: PKI) -
         rustls.server_context(server_config(pki, sni_callback=lambda c, n, cfg: cfg))
 
 
-def test_server_never_asks_for_a_client_certificate(
-    rustls: tls_adapter.Backend, openssl: tls_adapter.Backend, pki: PKI
-) -> None:
-    """A client that has a certificate is not asked for it: the server reports none."""
-    assert rustls.server_context is not None
-    server = rustls.server_context(server_config(pki)).wrap_buffers()
-    client = openssl.client_context(client_config(pki, certificate_chain=pki.client_chain))
-    buffer = client.wrap_buffers("localhost")
-    handshake_buffers(buffer, server)
-    assert server.getpeercert() is None
-    assert buffer.getpeercert() == der_of(pki.server)
-
-
 # -- names: hostname checks and SNI -------------------------------------------------------
 def test_wrong_hostname_is_rejected(rustls: tls_adapter.Backend, pki: PKI) -> None:
-    peer = _stdlib_server(pki)
+    peer = stdlib_server(pki)
     buffer = rustls.client_context(client_config(pki)).wrap_buffers("wrong.example")
     outcome = handshake(buffer, peer)
     assert isinstance(outcome.buffer_error, CertificateValidationError)
@@ -141,59 +91,20 @@ def test_wrong_hostname_is_rejected(rustls: tls_adapter.Backend, pki: PKI) -> No
     assert outcome.peer_error is not None and "BAD_CERTIFICATE" in str(outcome.peer_error)
 
 
-@pytest.mark.parametrize("name", ["127.0.0.1", "::1", "[::1]"])
-def test_ip_literals_send_no_sni_and_are_checked(
-    rustls: tls_adapter.Backend, pki: PKI, name: str
-) -> None:
-    peer = _stdlib_server(pki)
-    buffer = rustls.client_context(client_config(pki)).wrap_buffers(name)
-    outcome = handshake(buffer, peer)
-    assert outcome.buffer_done and outcome.peer_done, outcome
-    assert peer.names == [None]
-    assert buffer.getpeercert() == der_of(pki.server)
-
-
 def test_ip_literal_not_in_the_certificate_is_rejected(
     rustls: tls_adapter.Backend, pki: PKI
 ) -> None:
-    peer = _stdlib_server(pki)
+    peer = stdlib_server(pki)
     buffer = rustls.client_context(client_config(pki)).wrap_buffers("127.0.0.2")
     outcome = handshake(buffer, peer)
     assert isinstance(outcome.buffer_error, CertificateValidationError)
     assert peer.names == [None]
 
 
-def test_no_server_hostname_sends_no_sni_and_checks_no_name(
-    rustls: tls_adapter.Backend, pki: PKI
-) -> None:
-    """rtls would send and check "localhost"; the backend sends no name at all."""
-    leaf = pki.ca.issue_cert("elsewhere.example")
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    leaf.configure_cert(ctx)
-    peer = StdlibPeer(ctx, server_side=True)
-    buffer = rustls.client_context(client_config(pki)).wrap_buffers(None)
-    outcome = handshake(buffer, peer)
-    assert outcome.buffer_done and outcome.peer_done, outcome
-    assert peer.names == [None]
-    assert buffer.getpeercert() == der_of(leaf)
-
-
-def test_no_server_hostname_still_validates_the_chain(
-    rustls: tls_adapter.Backend, pki: PKI, other_ca: trustme.CA
-) -> None:
-    untrusting = rustls.client_context(
-        TLSConfiguration(trust_store=TrustStore.from_buffer(other_ca.cert_pem.bytes()))
-    )
-    peer = _stdlib_server(pki)
-    outcome = handshake(untrusting.wrap_buffers(None), peer)
-    assert isinstance(outcome.buffer_error, CertificateValidationError)
-    assert "UnknownIssuer" in outcome.buffer_error.reason
-
-
 def test_check_hostname_false_sends_sni_but_checks_only_the_chain(
     rustls: tls_adapter.Backend, pki: PKI, other_ca: trustme.CA
 ) -> None:
-    peer = _stdlib_server(pki)
+    peer = stdlib_server(pki)
     buffer = rustls.client_context(client_config(pki)).wrap_buffers(
         "wrong.example", check_hostname=False
     )
@@ -204,7 +115,7 @@ def test_check_hostname_false_sends_sni_but_checks_only_the_chain(
         TLSConfiguration(trust_store=TrustStore.from_buffer(other_ca.cert_pem.bytes()))
     )
     outcome = handshake(
-        untrusting.wrap_buffers("localhost", check_hostname=False), _stdlib_server(pki)
+        untrusting.wrap_buffers("localhost", check_hostname=False), stdlib_server(pki)
     )
     assert isinstance(outcome.buffer_error, CertificateValidationError)
 
@@ -214,7 +125,7 @@ def test_validate_certificates_false_accepts_anything(
 ) -> None:
     with pytest.warns(tls_adapter.SecurityWarning):
         context = rustls.client_context(TLSConfiguration(validate_certificates=False))
-    outcome = handshake(context.wrap_buffers("wrong.example"), _stdlib_server(pki))
+    outcome = handshake(context.wrap_buffers("wrong.example"), stdlib_server(pki))
     assert outcome.buffer_done and outcome.peer_done, outcome
 
 
@@ -224,7 +135,7 @@ def test_peer_close_notify_reads_as_clean_close(
     rustls: tls_adapter.Backend, pki: PKI, version: TLSVersion
 ) -> None:
     """rtls's read() keeps raising want-read after close_notify; the backend sees it."""
-    peer = _stdlib_server(pki)
+    peer = stdlib_server(pki)
     buffer = rustls.client_context(
         client_config(pki, highest_supported_version=version)
     ).wrap_buffers("localhost")
@@ -245,7 +156,7 @@ def test_peer_close_notify_reads_as_clean_close(
 def test_truncation_is_ragged_eof(
     rustls: tls_adapter.Backend, pki: PKI, version: TLSVersion
 ) -> None:
-    peer = _stdlib_server(pki)
+    peer = stdlib_server(pki)
     buffer = rustls.client_context(
         client_config(pki, highest_supported_version=version)
     ).wrap_buffers("localhost")
@@ -261,7 +172,7 @@ def test_truncation_is_ragged_eof(
 
 def test_shutdown_waits_for_the_peers_close_notify(rustls: tls_adapter.Backend, pki: PKI) -> None:
     """After ours is sent, rtls's read() refuses to run; the backend reads the peer's."""
-    peer = _stdlib_server(pki)
+    peer = stdlib_server(pki)
     buffer = rustls.client_context(client_config(pki)).wrap_buffers("localhost")
     assert handshake(buffer, peer).buffer_done
     with pytest.raises(WantReadError):
@@ -275,7 +186,7 @@ def test_shutdown_waits_for_the_peers_close_notify(rustls: tls_adapter.Backend, 
 
 
 def test_shutdown_then_eof_is_ragged(rustls: tls_adapter.Backend, pki: PKI) -> None:
-    peer = _stdlib_server(pki)
+    peer = stdlib_server(pki)
     buffer = rustls.client_context(client_config(pki)).wrap_buffers("localhost")
     assert handshake(buffer, peer).buffer_done
     with pytest.raises(WantReadError):
@@ -343,34 +254,6 @@ def test_eof_during_the_handshake_raises_at_once(rustls: tls_adapter.Backend, pk
         server.do_handshake()
 
 
-def test_server_closing_at_once_fails_a_socket_handshake_promptly(
-    rustls: tls_adapter.Backend, pki: PKI
-) -> None:
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-
-    def slam() -> None:
-        raw, _ = listener.accept()
-        raw.shutdown(socket.SHUT_WR)  # EOF at once; keep reading so nothing resets
-        while raw.recv(65536):
-            pass
-        raw.close()
-
-    thread = threading.Thread(target=slam)
-    thread.start()
-    try:
-        raw = socket.create_connection(("127.0.0.1", port), timeout=30)
-        tls = rustls.client_context(client_config(pki)).wrap_socket(raw, "localhost")
-        started = time.monotonic()
-        with pytest.raises(RaggedEOF):
-            tls.do_handshake()
-        assert time.monotonic() - started < 5
-        tls.close()
-    finally:
-        thread.join(10)
-        listener.close()
-
-
 # -- data -------------------------------------------------------------------------------------
 def test_large_write_may_be_short_and_nothing_is_lost(
     rustls: tls_adapter.Backend, openssl: tls_adapter.Backend, pki: PKI
@@ -408,18 +291,6 @@ def test_read_before_the_handshake_runs_it(
 
 
 # -- cipher suites --------------------------------------------------------------------------
-def test_tls13_suites_cannot_be_restricted(rustls: tls_adapter.Backend) -> None:
-    with pytest.raises(ConfigurationError, match=r"TLS 1\.3"):
-        rustls.client_context(TLSConfiguration(ciphers=[CipherSuite.TLS_AES_128_GCM_SHA256]))
-    # Without TLS 1.3 a TLS 1.2 restriction is fine.
-    rustls.client_context(
-        TLSConfiguration(
-            ciphers=[CipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256],
-            highest_supported_version=TLSVersion.TLSv1_2,
-        )
-    )
-
-
 def test_only_unsupported_tls12_suites_are_refused(rustls: tls_adapter.Backend) -> None:
     with pytest.raises(ConfigurationError, match="rustls"):
         rustls.client_context(
@@ -442,7 +313,7 @@ def test_tls12_restriction_is_what_the_peer_sees(
     rustls: tls_adapter.Backend, pki: PKI, suite: CipherSuite
 ) -> None:
     """rtls reports no cipher ids; names are mapped to the IANA code points."""
-    peer = _stdlib_server(pki)
+    peer = stdlib_server(pki)
     buffer = rustls.client_context(
         client_config(pki, ciphers=[suite], highest_supported_version=TLSVersion.TLSv1_2)
     ).wrap_buffers("localhost")
@@ -460,7 +331,7 @@ def _openssl_id(name: str) -> int:
 
 
 def test_tls13_cipher_is_an_iana_suite(rustls: tls_adapter.Backend, pki: PKI) -> None:
-    peer = _stdlib_server(pki)
+    peer = stdlib_server(pki)
     buffer = rustls.client_context(client_config(pki)).wrap_buffers("localhost")
     assert handshake(buffer, peer).buffer_done
     peer_cipher = peer.obj.cipher()
@@ -507,110 +378,14 @@ def test_mismatched_key_is_refused_at_build(rustls: tls_adapter.Backend, pki: PK
         rustls.client_context(client_config(pki, certificate_chain=(certs, wrong_key)))
 
 
-def _encrypted(leaf: trustme.LeafCert, fmt: serialization.PrivateFormat) -> bytes:
-    key = serialization.load_pem_private_key(leaf.private_key_pem.bytes(), None)
-    return key.private_bytes(
-        serialization.Encoding.PEM, fmt, serialization.BestAvailableEncryption(b"s3cret")
-    )
-
-
-@pytest.mark.parametrize(
-    "fmt", [serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL]
-)
-def test_encrypted_client_key_from_memory(
-    rustls: tls_adapter.Backend,
-    openssl: tls_adapter.Backend,
-    pki: PKI,
-    fmt: serialization.PrivateFormat,
-) -> None:
-    certs, _ = pki.client_chain
-    key = PrivateKey.from_buffer(_encrypted(pki.client, fmt), password=lambda: b"s3cret")
-    assert key.encrypted
-    client = rustls.client_context(client_config(pki, certificate_chain=(certs, key)))
-    assert openssl.server_context is not None
-    server = openssl.server_context(server_config(pki, trust_store=pki.trust)).wrap_buffers()
-    buffer = client.wrap_buffers("localhost")
-    handshake_buffers(buffer, server)
-    buffer.write(b"hi")
-    move(buffer, server)
-    assert server.read(2) == b"hi"
-    assert server.getpeercert() == der_of(pki.client)
-    wrong = PrivateKey.from_buffer(_encrypted(pki.client, fmt), password=b"wrong")
-    with pytest.raises(ConfigurationError, match="wrong password") as info:
-        rustls.client_context(client_config(pki, certificate_chain=(certs, wrong)))
-    assert "s3cret" not in str(info.value)
-
-
-def test_client_certificate_over_sockets(
-    rustls: tls_adapter.Backend, openssl: tls_adapter.Backend, pki: PKI
-) -> None:
-    assert openssl.server_context is not None
-    seen: list[bytes | None] = []
-
-    def handler(sock: tls_adapter.TLSWrappedSocket) -> None:
-        seen.append(sock.getpeercert())
-        echo_handler(sock)
-
-    server_ctx = openssl.server_context(server_config(pki, trust_store=pki.trust))
-    client_ctx = rustls.client_context(client_config(pki, certificate_chain=pki.client_chain))
-    with (
-        ThreadedServer(server_ctx, handler) as server,
-        socket.create_connection((server.host, server.port), timeout=10) as raw,
-    ):
-        tls = client_ctx.wrap_socket(raw, "localhost")
-        tls.do_handshake()
-        tls.sendall(b"ping")
-        assert tls.recv(4) == b"ping"
-        tls.close()
-    assert seen == [der_of(pki.client)]
-
-
 # -- errors ---------------------------------------------------------------------------------
 def test_protocol_failures_are_not_certificate_errors(
     rustls: tls_adapter.Backend, pki: PKI
 ) -> None:
-    peer = _stdlib_server(pki, maximum_version=ssl.TLSVersion.TLSv1_2)
+    peer = stdlib_server(pki, maximum_version=ssl.TLSVersion.TLSv1_2)
     buffer = rustls.client_context(
         client_config(pki, lowest_supported_version=TLSVersion.TLSv1_3)
     ).wrap_buffers("localhost")
     outcome = handshake(buffer, peer)
     assert isinstance(outcome.buffer_error, TLSError)
     assert not isinstance(outcome.buffer_error, CertificateValidationError)
-
-
-def test_expired_certificate_is_a_certificate_error(
-    rustls: tls_adapter.Backend, openssl: tls_adapter.Backend, pki: PKI
-) -> None:
-    import datetime
-
-    expired = pki.ca.issue_cert(
-        "localhost", not_after=datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(1)
-    )
-    assert openssl.server_context is not None
-    server = openssl.server_context(TLSConfiguration(certificate_chain=chain_of(expired)))
-    outcome = drive_handshake(
-        rustls.client_context(client_config(pki)).wrap_buffers("localhost"),
-        server.wrap_buffers(),
-    )
-    assert isinstance(outcome.client_error, CertificateValidationError)
-    assert "expired" in outcome.client_error.reason
-
-
-def test_stdlib_client_against_rustls_server(rustls: tls_adapter.Backend, pki: PKI) -> None:
-    """Server side, seen by an independent client: ALPN, version and data."""
-    assert rustls.server_context is not None
-    server = rustls.server_context(
-        server_config(pki, inner_protocols=[tls_adapter.NextProtocol.HTTP1])
-    ).wrap_buffers()
-    ctx = stdlib_client_context(pki)
-    ctx.set_alpn_protocols(["h2", "http/1.1"])
-    peer = StdlibPeer(ctx, server_side=False, server_hostname="localhost")
-    outcome = handshake(server, peer)
-    assert outcome.buffer_done and outcome.peer_done, outcome
-    assert peer.obj.selected_alpn_protocol() == "http/1.1"
-    assert server.negotiated_protocol() is tls_adapter.NextProtocol.HTTP1
-    peer.obj.write(b"hello")
-    peer.send_to(server)
-    assert server.read(5) == b"hello"
-    server.write(b"world")
-    assert peer.read_all(server) == b"world"

@@ -23,7 +23,6 @@ from cryptography import x509
 
 import tls_adapter
 from tls_adapter import (
-    CertificateValidationError,
     CipherSuite,
     ConfigurationError,
     NextProtocol,
@@ -31,7 +30,6 @@ from tls_adapter import (
     TLSError,
     TLSVersion,
 )
-from tls_adapter.backends import backend_status
 
 from ..peers import (
     PKI,
@@ -44,17 +42,9 @@ from ..peers import (
     make_server_context,
     read_exactly,
 )
+from .support import failure_reason, pinned, requires_backend
 
-
-def _status() -> tuple[bool, str]:
-    for status in backend_status():
-        if status.name == "wolfssl":
-            return status.available, status.reason
-    return False, "the registry does not know the wolfssl backend"
-
-
-_AVAILABLE, _REASON = _status()
-pytestmark = pytest.mark.skipif(not _AVAILABLE, reason=f"wolfssl backend: {_REASON}")
+pytestmark = requires_backend("wolfssl")
 
 Chain = tuple[tuple[tls_adapter.Certificate, ...], tls_adapter.PrivateKey]
 
@@ -63,22 +53,6 @@ Chain = tuple[tuple[tls_adapter.Certificate, ...], tls_adapter.PrivateKey]
 def wolfssl() -> tls_adapter.Backend:
     """The backend under test."""
     return tls_adapter.get_backend("wolfssl")
-
-
-@pytest.fixture
-def openssl() -> tls_adapter.Backend:
-    """The reference backend (the standard library's ssl), as the independent peer."""
-    return tls_adapter.get_backend("openssl")
-
-
-def pinned(config: TLSConfiguration, version: TLSVersion) -> TLSConfiguration:
-    """*config* allowing exactly *version*."""
-    return config.update(lowest_supported_version=version, highest_supported_version=version)
-
-
-def _reason(error: BaseException | None) -> str:
-    assert isinstance(error, CertificateValidationError), repr(error)
-    return error.reason
 
 
 def _handshake_with(
@@ -107,7 +81,7 @@ def test_wrong_hostname_is_rejected_by_wolfssl_with_an_alert(
         "wrong.example",
     )
     outcome = drive_handshake(client, server)
-    reason = _reason(outcome.client_error)
+    reason = failure_reason(outcome.client_error)
     assert "hostname mismatch" in reason
     assert "peer subject name mismatch" in reason  # wolfSSL's own wording: its check ran
     # The check ran inside the handshake: the server got the alert, not a bare EOF.
@@ -125,7 +99,7 @@ def test_ip_address_mismatch_is_rejected(
         address,
     )
     outcome = drive_handshake(client, server)
-    assert "IP address mismatch" in _reason(outcome.client_error)
+    assert "IP address mismatch" in failure_reason(outcome.client_error)
     assert not outcome.client_done
 
 
@@ -167,7 +141,7 @@ def test_untrusted_ca_is_rejected(
             check_hostname=check_hostname,
         )
         outcome = drive_handshake(client, server)
-        assert "no trusted CA" in _reason(outcome.client_error)
+        assert "no trusted CA" in failure_reason(outcome.client_error)
         assert not outcome.client_done
 
 
@@ -179,7 +153,7 @@ def test_subject_cn_is_never_used_for_names(
         wolfssl, openssl, pki, custom_leaf(pki, "localhost", []), "localhost"
     )
     assert not done
-    assert "no DNS subjectAltName" in _reason(error)
+    assert "no DNS subjectAltName" in failure_reason(error)
     # With a matching subjectAltName the same CN is fine.
     chain = custom_leaf(pki, "localhost", [x509.DNSName("localhost")])
     assert _handshake_with(wolfssl, openssl, pki, chain, "localhost") == (True, None)
@@ -204,7 +178,7 @@ def test_lax_wildcards_are_refused(
         wolfssl, openssl, pki, custom_leaf(pki, "x", [x509.DNSName(pattern)]), host
     )
     assert not done
-    assert "hostname mismatch" in _reason(error)
+    assert "hostname mismatch" in failure_reason(error)
 
 
 def test_left_most_wildcard_matches_one_label(
@@ -235,7 +209,7 @@ def test_ip_addresses_need_an_ip_san(
         wolfssl, openssl, pki, custom_leaf(pki, common_name, names), "127.0.0.1"
     )
     assert not done
-    assert "IP address mismatch" in _reason(error)
+    assert "IP address mismatch" in failure_reason(error)
 
 
 def test_check_hostname_false_still_sends_sni_and_checks_the_chain(
@@ -482,5 +456,5 @@ def test_verification_failure_reasons_are_readable(
     )
     done, error = _handshake_with(wolfssl, openssl, pki, chain_of(expired), "localhost")
     assert not done
-    assert "expired" in _reason(error)
-    assert "ASN date error" in _reason(error)  # wolfSSL's own text is kept
+    assert "expired" in failure_reason(error)
+    assert "ASN date error" in failure_reason(error)  # wolfSSL's own text is kept
