@@ -39,10 +39,12 @@ class Config:
     key: str
     #: What it is, for people.
     label: str
-    #: ``"urllib3"`` or ``"requests"``.
+    #: ``"urllib3"``, ``"requests"`` (a Session) or ``"transport"`` (a requests
+    #: transport adapter's ``send()`` called directly with a prepared request).
     stack: str
-    #: ``"peer"`` (not tls_adapter), ``"shim"`` (tls_adapter.urllib3.SSLContext) or
-    #: ``"adapter"`` (tls_adapter.requests.TLSAdapter).
+    #: ``"peer"`` (not tls_adapter), ``"shim"`` (tls_adapter.urllib3.SSLContext),
+    #: ``"adapter"`` (tls_adapter.requests.TLSAdapter in a Session) or ``"transport"``
+    #: (TLSAdapter.send() alone).
     kind: str
     #: The tls_adapter backend (shim and adapter only).
     backend: str | None = None
@@ -97,6 +99,14 @@ _PEERS = (
         "peer",
         trust_note="PEM file, loaded once (the floor of the requests stack)",
     ),
+    Config(
+        "transport-stdlib",
+        "requests' HTTPAdapter with one reused stdlib context, called directly: "
+        "adapter.send(prepared request), no Session",
+        "transport",
+        "peer",
+        trust_note="PEM file, loaded once (the floor of a requests transport adapter)",
+    ),
 )
 
 
@@ -111,8 +121,16 @@ def configurations(backends: tuple[str, ...]) -> list[Config]:
         for kind, stack, what in (
             ("shim", "urllib3", "urllib3 + tls_adapter.urllib3.SSLContext"),
             ("adapter", "requests", "requests + tls_adapter.requests.TLSAdapter"),
+            (
+                "transport",
+                "transport",
+                "tls_adapter.requests.TLSAdapter called directly: adapter.send(prepared "
+                "request), no Session",
+            ),
         ):
             for trust, note in trusts:
+                if kind == "transport" and trust != "pem":
+                    continue  # the trust store is covered by the adapter rows
                 out.append(
                     Config(
                         f"{kind}-{backend}-{trust}",
@@ -160,6 +178,7 @@ class HTTPClient:
         self.config = config
         self._handle = handle
         self._verify = verify
+        self._requests: dict[tuple[str, bool], Any] = {}
 
     def active(self) -> contextlib.AbstractContextManager[None]:
         """The context in which this client may run."""
@@ -173,6 +192,9 @@ class HTTPClient:
         if self.config.stack == "urllib3":
             r = self._handle.request("GET", url, headers=headers, retries=False)
             status, body = r.status, r.data
+        elif self.config.stack == "transport":
+            r = self._handle.send(self._prepared(url, close), verify=self._verify)
+            status, body = r.status_code, r.content
         else:
             r = self._handle.get(url, headers=headers, verify=self._verify)
             status, body = r.status_code, r.content
@@ -181,13 +203,28 @@ class HTTPClient:
         headers_out: Mapping[str, str] = r.headers
         return headers_out
 
+    def _prepared(self, url: str, close: bool) -> Any:
+        """The prepared GET of *url* (built once: preparing is the Session's work)."""
+        key = (url, close)
+        prepared = self._requests.get(key)
+        if prepared is None:
+            import requests
+
+            headers = dict(_CLOSE) if close else {}
+            prepared = requests.Request("GET", url, headers=headers).prepare()
+            self._requests[key] = prepared
+        return prepared
+
     def stream(self, url: str, chunk: int) -> Stream:
         """Start streaming *url*: urllib3 ``response.read(chunk)``, requests
         ``response.iter_content(chunk)``."""
         if self.config.stack == "urllib3":
             r = self._handle.request("GET", url, preload_content=False, retries=False)
             return Stream(r, iter(lambda: r.read(chunk), b""), "urllib3")
-        r = self._handle.get(url, stream=True, verify=self._verify)
+        if self.config.stack == "transport":
+            r = self._handle.send(self._prepared(url, False), stream=True, verify=self._verify)
+        else:
+            r = self._handle.get(url, stream=True, verify=self._verify)
         return Stream(r, r.iter_content(chunk), "requests")
 
     def download(self, url: str, chunk: int) -> int:
@@ -254,6 +291,16 @@ def build_client(config: Config, pki: PKIFiles, *, pool_size: int = 1) -> HTTPCl
     """A ready client for *config* (nothing connected yet)."""
     import urllib3
 
+    if config.stack == "transport":
+        if config.key == "transport-stdlib":
+            ctx = ssl.create_default_context(cafile=pki.bundle)
+            return HTTPClient(config, _stdlib_adapter_class()(ctx, pool_maxsize=max(pool_size, 10)))
+        from tls_adapter.requests import TLSAdapter
+
+        transport = TLSAdapter(
+            _tls_configuration(config, pki), backend=config.backend, pool_maxsize=max(pool_size, 10)
+        )
+        return HTTPClient(config, transport)
     if config.stack == "urllib3":
         if config.key == "urllib3-stdlib":
             ctx = ssl.create_default_context(cafile=pki.bundle)

@@ -21,7 +21,17 @@ from ._ceiling import run_ceiling
 from ._clients import BASELINE, Config, build_client, configurations
 from ._env import Nginx, ensure_nginx, make_pki, pin_client, prepare_environment
 from ._rss import RSSJob, measure_rss
-from ._scenarios import NotApplicable, Runner, Scenario, Setting, prepare, scenarios
+from ._scenarios import (
+    THREADS,
+    NotApplicable,
+    Runner,
+    Scenario,
+    Setting,
+    prepare,
+    run_pair,
+    run_scaling_pair,
+    scenarios,
+)
 
 __all__ = ["QUICK", "STANDARD", "Options", "run"]
 
@@ -62,10 +72,14 @@ class Options:
     max_profiles: int = 8
     #: Requests per kind in the connection checks.
     check_requests: int = 3
+    #: Rounds (A B B A) of each paired measurement of an OpenSSL target.
+    paired_rounds: int = 40
+    #: Seconds of each slice of a paired measurement.
+    paired_duration: float = 0.03
 
 
 STANDARD = Options(
-    rounds=20,
+    rounds=30,
     duration=0.06,
     rss_runs=2,
     ceiling_rounds=3,
@@ -91,6 +105,8 @@ QUICK = replace(
     rss_every_backend=False,
     max_profiles=1,
     check_requests=2,
+    paired_rounds=1,
+    paired_duration=0.002,
 )
 
 
@@ -170,6 +186,59 @@ def _run_scenario(
             except Exception as e:  # closing must not lose the results
                 _log(f"{scenario.key}: closing a runner failed: {e}")
     return results
+
+
+def _paired(
+    plan: list[Scenario], setting: Setting, options: Options, broken: set[str]
+) -> dict[str, Any]:
+    """Every OpenSSL ratio target (and its context rows) measured as an A B B A pair."""
+    from . import _report
+
+    by_key = {s.key: s for s in plan}
+    out: dict[str, Any] = {}
+    for scenario_key, subject, comparator in _report.paired_targets():
+        name = _report.pair_name(scenario_key, subject, comparator)
+        scenario = by_key.get(scenario_key)
+        if name in out or scenario is None:
+            continue
+        if subject in broken or comparator in broken:
+            out[name] = {"error": "a configuration failed its connection check"}
+            continue
+        runners: list[Runner] = []
+        try:
+            if scenario.family == "threads":
+                for row in (subject, comparator):
+                    for n in (1, THREADS):
+                        runners.append(prepare(scenario, f"{row}@{n}", setting))
+                rounds = max(1, round(options.paired_rounds * scenario.rounds_factor))
+                duration = options.paired_duration * 8  # thread start-up needs longer slices
+                scaling_mine, scaling_theirs = run_scaling_pair(
+                    (runners[0], runners[1]), (runners[2], runners[3]), rounds, duration
+                )
+                out[name] = {
+                    "scaling_subject": scaling_mine,
+                    "scaling_comparator": scaling_theirs,
+                    # The ratio of the two scalings, per round, as [[value, value], [1, 1]].
+                    "subject": [
+                        [m / t, m / t] for m, t in zip(scaling_mine, scaling_theirs, strict=True)
+                    ],
+                    "comparator": [[1.0, 1.0] for _ in scaling_mine],
+                }
+                continue
+            runners.append(prepare(scenario, subject, setting))
+            runners.append(prepare(scenario, comparator, setting))
+            mine, theirs = run_pair(
+                runners[0], runners[1], options.paired_rounds, options.paired_duration
+            )
+            out[name] = {"subject": mine, "comparator": theirs}
+        except NotApplicable as e:
+            out[name] = {"na": str(e)}
+        except Exception as e:
+            out[name] = {"error": f"{type(e).__name__}: {e}"}
+        finally:
+            for runner in runners:
+                runner.close()
+    return out
 
 
 def _ceiling(setting: Setting, options: Options) -> dict[str, Any]:
@@ -423,13 +492,16 @@ def run(options: Options, progress: Callable[[str], None] = _log) -> dict[str, A
                         )
                 progress(f"{scenario.key}: {time.perf_counter() - t0:.1f} s")
             t0 = time.perf_counter()
+            data["paired"] = _paired(plan, setting, options, broken)
+            progress(f"paired: {time.perf_counter() - t0:.1f} s")
+            t0 = time.perf_counter()
             data["ceiling"] = _ceiling(setting, options)
             progress(f"ceiling: {time.perf_counter() - t0:.1f} s")
             t0 = time.perf_counter()
             data["rss"] = _rss(setting, options, backends)
             progress(f"rss: {time.perf_counter() - t0:.1f} s")
             # The verdicts are computed from the numbers the reports show (rounded).
-            for part in ("results", "ceiling", "rss"):
+            for part in ("results", "paired", "ceiling", "rss"):
                 data[part] = _report.compact(data[part])
             data["targets"] = _report.evaluate(data, backends)
             t0 = time.perf_counter()

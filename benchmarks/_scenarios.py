@@ -30,6 +30,8 @@ __all__ = [
     "Setting",
     "buffer_configs",
     "prepare",
+    "run_pair",
+    "run_scaling_pair",
     "run_threads",
     "scenarios",
     "timed_loop",
@@ -83,6 +85,10 @@ def scenarios(configs: list[Config], backends: tuple[str, ...]) -> list[Scenario
     # Keep-alive and bulk never handshake inside the timed part: the trust store cannot
     # matter, so only the PEM-file rows of tls_adapter run them.
     no_handshake = tuple(c.key for c in configs if c.kind == "peer" or c.trust == "pem")
+    # The transport rows (a requests adapter's send() without a Session) answer where
+    # per-request time goes; they take no part in downloads, creation or threads.
+    bulk = tuple(k for k in no_handshake if not k.startswith("transport-"))
+    creatable = tuple(k for k in every if not k.startswith("transport-"))
     threaded = tuple(
         c.key
         for c in configs
@@ -101,7 +107,9 @@ def scenarios(configs: list[Config], backends: tuple[str, ...]) -> list[Scenario
             "no resumption). The client object (one PoolManager / one Session) is reused: "
             "for requests this is the `requests.get`-style pattern of one request per "
             "connection, minus the new Session that `requests.get()` itself builds per "
-            "call.",
+            "call. The `transport-*` rows send one prepared request through the "
+            "adapter's `send()` (what a Session calls), without the Session's own "
+            "per-request work (preparing, merging environment settings, cookies, hooks).",
             every,
             "http",
             {"tls": v, "close": True},
@@ -130,7 +138,7 @@ def scenarios(configs: list[Config], backends: tuple[str, ...]) -> list[Scenario
                 f"Stream /big (64 MiB) on a kept-alive connection, {how} at a time: "
                 f"urllib3 `response.read({size * 1024})`, requests "
                 f"`response.iter_content({size * 1024})`. MB = 10^6 bytes.",
-                no_handshake,
+                bulk,
                 "bulk",
                 {"tls": "1.3", "chunk": size * 1024},
             )
@@ -145,7 +153,7 @@ def scenarios(configs: list[Config], backends: tuple[str, ...]) -> list[Scenario
             "tls_adapter's shared backend-context cache is emptied each time. For the "
             "peers that build a context per connection, this is the cost they pay again "
             "on every new connection.",
-            every,
+            creatable,
             "create",
         )
     )
@@ -582,3 +590,51 @@ def prepare(scenario: Scenario, row: str, setting: Setting) -> Runner:
     if scenario.family == "create":
         return _CreateRunner(config, setting)
     raise ValueError(scenario.family)
+
+
+def run_pair(
+    subject: Runner, comparator: Runner, rounds: int, duration: float
+) -> tuple[list[list[float]], list[list[float]]]:
+    """Per-round ``[rate, cpu_rate]`` of two runners alternating A B B A.
+
+    Each round runs the subject, the comparator, the comparator again and the subject
+    again, one *duration* slice each, and averages each side's two slices. The two sides
+    of a round are thus measured in the same fraction of a second, and a load that rises
+    or falls steadily across the round affects both equally; what remains of a shared,
+    noisy machine is far smaller than between slices seconds apart.
+    """
+    mine: list[list[float]] = []
+    theirs: list[list[float]] = []
+    for _ in range(rounds):
+        a1 = subject.run(duration)
+        b1 = comparator.run(duration)
+        b2 = comparator.run(duration)
+        a2 = subject.run(duration)
+        mine.append([(a1.rate + a2.rate) / 2, (a1.cpu_rate + a2.cpu_rate) / 2])
+        theirs.append([(b1.rate + b2.rate) / 2, (b1.cpu_rate + b2.cpu_rate) / 2])
+    return mine, theirs
+
+
+def run_scaling_pair(
+    subject: tuple[Runner, Runner], comparator: tuple[Runner, Runner], rounds: int, duration: float
+) -> tuple[list[float], list[float]]:
+    """Per-round scalings (many threads / one thread) of two ``(one, many)`` runner pairs.
+
+    Each round runs subject-1, subject-N, comparator-N, comparator-1, then the same in
+    reverse (A B B A at the level of whole configurations), so both scalings of a round
+    come from the same second or two of a shared machine.
+    """
+    mine: list[float] = []
+    theirs: list[float] = []
+    for _ in range(rounds):
+        a1 = subject[0].run(duration).rate
+        an = subject[1].run(duration).rate
+        bn = comparator[1].run(duration).rate
+        b1 = comparator[0].run(duration).rate
+        b1 += comparator[0].run(duration).rate
+        bn += comparator[1].run(duration).rate
+        an += subject[1].run(duration).rate
+        a1 += subject[0].run(duration).rate
+        mine.append(an / a1)
+        theirs.append(bn / b1)
+    return mine, theirs

@@ -20,7 +20,7 @@ import pytest
 import tls_adapter
 from benchmarks._ceiling import CEILING_ROWS
 from benchmarks._clients import configurations
-from benchmarks._report import TARGETS
+from benchmarks._report import TARGETS, pair_name, paired_targets
 from benchmarks._scenarios import scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,3 +135,25 @@ def test_targets_rss_and_ceiling_rows(quick_run: tuple[dict[str, Any], str]) -> 
     for name, profile in data["profiles"].items():
         assert "error" not in profile, (name, profile)
         assert profile["top_tottime"], name
+
+
+def test_openssl_ratio_targets_are_measured_in_pairs(
+    quick_run: tuple[dict[str, Any], str],
+) -> None:
+    """Every OpenSSL ratio target has an A B B A measurement, and its verdict uses it."""
+    data, markdown = quick_run
+    expected = {pair_name(*pair) for pair in paired_targets()}
+    assert set(data["paired"]) == expected
+    for name, entry in data["paired"].items():
+        assert "error" not in entry, (name, entry)
+        if "na" in entry:
+            continue
+        assert len(entry["subject"]) == len(entry["comparator"]) == data["options"]["paired_rounds"]
+        assert all(rate > 0 for rate, _ in entry["subject"] + entry["comparator"]), name
+    for target in data["targets"]:
+        if target["backend"] == "openssl" and target["kind"] == "ratio":
+            assert target["note"].startswith("A B B A pairs"), target["id"]
+    assert "alternating A B B A" in markdown
+    # T2 is measured on the adapter's send() alone, next to requests' own adapter.
+    assert "`transport-openssl-pem` / `urllib3-stdlib`" in markdown
+    assert "`transport-openssl-pem` / `transport-stdlib`" in markdown
