@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._clients import BASELINE, Config, HTTPClient, Stream, build_client, create_once
+from ._clients import BASELINE, Config, Stream, build_client, create_once
 from ._env import Nginx, PKIFiles
 
 __all__ = [
@@ -28,11 +28,11 @@ __all__ = [
     "Sample",
     "Scenario",
     "Setting",
+    "ThreadTeam",
     "buffer_configs",
     "prepare",
     "run_pair",
     "run_scaling_pair",
-    "run_threads",
     "scenarios",
     "timed_loop",
 ]
@@ -164,7 +164,10 @@ def scenarios(configs: list[Config], backends: tuple[str, ...]) -> list[Scenario
             "req/s",
             BASELINE,
             f"1 or {THREADS} threads share one PoolManager / Session and do new-connection "
-            "requests; aggregate requests/s. Each configuration runs with 1 thread and "
+            "requests; aggregate requests/s. The threads are started once per "
+            "configuration and kept, like an application's thread pool, and each does a "
+            "few untimed requests first (wolfSSL, for one, builds per-thread ECC tables "
+            "during a thread's first handshakes). Each configuration runs with 1 thread and "
             f"then {THREADS} threads back to back in every round, so the scaling "
             f"({THREADS} threads / 1 thread) is a ratio of neighbouring slices.",
             tuple(f"{key}@{n}" for key in threaded for n in (1, THREADS)),
@@ -338,61 +341,97 @@ class _CreateRunner(Runner):
         return timed_loop(lambda: create_once(self.config, self.pki), duration)
 
 
-def run_threads(client: HTTPClient, url: str, threads: int, duration: float) -> Sample:
-    """Aggregate new-connection requests/s of *threads* threads sharing *client*.
+class ThreadTeam:
+    """*threads* long-lived threads sharing one client, timed together slice by slice.
 
-    The threads start together (a barrier) and each stops after the request that
-    crosses the deadline; each thread's rate is its requests over its own elapsed time,
-    and the aggregate is their sum.
+    The threads are started once and kept between slices, like an application's thread
+    pool: a library whose threads pay a one-off cost (wolfSSL builds per-thread ECC
+    tables during a thread's first handshakes) is measured warm, as it would run.
+    In a slice the threads start together (a barrier); each stops after the operation
+    that crosses the deadline, its rate is its operations over its own elapsed time,
+    and the slice's rate is their sum.
     """
-    done: list[tuple[int, float]] = []
-    errors: list[BaseException] = []
-    start: list[_Clock] = []
-    barrier = threading.Barrier(threads, action=lambda: start.append(_Clock()))
 
-    def worker() -> None:
-        try:
-            barrier.wait()
-            begin = start[0].wall
-            end = begin + duration
+    def __init__(self, op: Callable[[], object], threads: int, warm_ops: int = 3) -> None:
+        self._op = op
+        self._threads = threads
+        self._go = threading.Barrier(threads + 1)
+        self._done = threading.Barrier(threads + 1)
+        self._duration = 0.0
+        self._min_ops = 1
+        self._begin: _Clock | None = None
+        self._results: list[tuple[int, float]] = []
+        self._errors: list[BaseException] = []
+        self._closing = False
+        self._lock = threading.Lock()
+        self._pool = [threading.Thread(target=self._work, daemon=True) for _ in range(threads)]
+        for t in self._pool:
+            t.start()
+        self._slice(0.0, warm_ops)  # untimed: every thread warms up
+
+    def _work(self) -> None:
+        while True:
+            self._go.wait()
+            if self._closing:
+                return
+            assert self._begin is not None
+            begin = self._begin.wall
+            end = begin + self._duration
             ops = 0
-            while True:
-                client.small(url, close=True)
-                ops += 1
-                now = time.perf_counter()
-                if now >= end:
-                    done.append((ops, now - begin))
-                    return
-        except BaseException as e:  # re-raised by the caller
-            errors.append(e)
+            try:
+                while True:
+                    self._op()
+                    ops += 1
+                    now = time.perf_counter()
+                    if now >= end and ops >= self._min_ops:
+                        with self._lock:
+                            self._results.append((ops, now - begin))
+                        break
+            except BaseException as e:  # re-raised by run()
+                with self._lock:
+                    self._errors.append(e)
+            self._done.wait()
 
-    pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    if errors:
-        raise errors[0]
-    cpu = time.process_time() - start[0].cpu
-    rate = sum(ops / elapsed for ops, elapsed in done)
-    wall = max(elapsed for _, elapsed in done)
-    return Sample(rate, rate * wall / cpu if cpu > 0 else float("nan"))
+    def _slice(self, duration: float, min_ops: int) -> Sample:
+        self._duration, self._min_ops = duration, min_ops
+        self._results, self._errors = [], []
+        self._begin = _Clock()
+        self._go.wait()
+        self._done.wait()
+        if self._errors:
+            raise self._errors[0]
+        cpu = time.process_time() - self._begin.cpu
+        rate = sum(ops / elapsed for ops, elapsed in self._results)
+        wall = max(elapsed for _, elapsed in self._results)
+        return Sample(rate, rate * wall / cpu if cpu > 0 else float("nan"))
+
+    def run(self, duration: float) -> Sample:
+        """One timed slice: aggregate operations per second of all the threads."""
+        return self._slice(duration, 1)
+
+    def close(self) -> None:
+        """Stop the threads."""
+        self._closing = True
+        self._go.wait()
+        for t in self._pool:
+            t.join()
 
 
 class _ThreadsRunner(Runner):
     def __init__(self, scenario: Scenario, config: Config, threads: int, setting: Setting) -> None:
         tls, self.note = _tls_for(scenario, config)
-        self.threads = threads
         self.url = setting.nginx.url("/small", tls)
-        self.client = build_client(config, setting.pki, pool_size=self.threads)
+        self.client = build_client(config, setting.pki, pool_size=threads)
         with self.client.active():
             self.client.small(self.url, close=True)
+            self.team = ThreadTeam(lambda: self.client.small(self.url, close=True), threads)
 
     def run(self, duration: float) -> Sample:
         with self.client.active():
-            return run_threads(self.client, self.url, self.threads, duration)
+            return self.team.run(duration)
 
     def close(self) -> None:
+        self.team.close()
         self.client.close()
 
 
