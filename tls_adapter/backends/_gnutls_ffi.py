@@ -333,7 +333,7 @@ def library_version() -> str:
 
 
 class WantRead(Exception):
-    """More bytes from the peer are needed: flush ``outgoing()``, ``receive()``, retry."""
+    """More bytes from the peer are needed: send the outgoing data, ``receive()``, retry."""
 
 
 class GnuTLSError(Exception):
@@ -1119,7 +1119,7 @@ class Session(MemoryIO):
     def handshake(self) -> bool:
         """Advance the handshake; True once complete.
 
-        :raises WantRead: input is needed (flush :meth:`outgoing` first).
+        :raises WantRead: input is needed (send the outgoing data first: :meth:`peek`).
         :raises VerifyError: the peer certificate failed verification.
         :raises RaggedEOFError: the transport closed mid-handshake.
         :raises GnuTLSError: any other failure, e.g. a fatal alert from the peer.
