@@ -277,6 +277,21 @@ def failed(result: dict[str, object]) -> bool:
     )
 
 
+#: urllib3's dummyserver binds a random port for IPv4 and then the same number for IPv6
+#: (tornado's ``bind_sockets``); now and then that number is taken on one of them and a
+#: whole test class fails in ``setup_class`` before any TLS happens.
+_PORT_COLLISION = "Address already in use"
+
+
+def only_port_collisions(result: dict[str, object]) -> bool:
+    """Whether every failure of a run is the dummyserver's port collision (worth a rerun)."""
+    failures = result.get("failures") or []
+    assert isinstance(failures, list)
+    return bool(failures) and all(
+        f.get("when") == "setup" and _PORT_COLLISION in str(f.get("message", "")) for f in failures
+    )
+
+
 def write_results(
     results: list[dict[str, object]],
     unavailable: dict[str, dict[str, str]],
@@ -316,6 +331,12 @@ def write_results(
             f"| {c.get('xfailed', 0)} | {c.get('deselected', 0)} "
             f"| {h.get('wrap_socket', 0)} + {h.get('wrap_bio', 0)} | {r.get('wall', '?')} s |"
         )
+    for r in results:
+        if r.get("retried"):
+            lines.append(
+                f"\nurllib3 {r['urllib3']} / {r['backend']} ran twice: the first run had "
+                f"only {r['retried']} (urllib3's dummyserver could not bind its port)."
+            )
     if any(r["backend"] == "stdlib" for r in results):
         lines += [
             "",
@@ -389,6 +410,14 @@ def main(argv: list[str] | None = None) -> int:
             names.insert(0, "stdlib")
         for backend in names:
             result = run_suite(python, tree, backend, workdir, netns, args.pytest_args)
+            if failed(result) and only_port_collisions(result):
+                count = len(result.get("failures") or [])  # type: ignore[arg-type]
+                log(
+                    f"urllib3 {version} / {backend}: {count} setup errors, all "
+                    f"'{_PORT_COLLISION}' in urllib3's dummyserver; running it once more"
+                )
+                result = run_suite(python, tree, backend, workdir, netns, args.pytest_args)
+                result["retried"] = f"{count} setup errors: {_PORT_COLLISION}"
             results.append(result)
             c = result.get("counts") or {}
             log(f"urllib3 {version} / {backend}: {c} in {result.get('wall')} s")
