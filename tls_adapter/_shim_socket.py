@@ -351,6 +351,8 @@ class SSLSocket(_Connection, _SocketSurface):
     uses the socket will not.
     """
 
+    _conn: TLSWrappedSocket
+
     def __init__(
         self,
         _token: object,
@@ -361,7 +363,6 @@ class SSLSocket(_Connection, _SocketSurface):
     ) -> None:
         if _token is not _TOKEN:
             raise TypeError("SSLSocket objects are made by SSLContext.wrap_socket()")
-        self._tls = tls
         self._conn = tls
         self._sock = tls
         self._context = context
@@ -378,16 +379,16 @@ class SSLSocket(_Connection, _SocketSurface):
     def do_handshake(self, block: bool = False) -> None:
         """Run the handshake (certificate and hostname validation included)."""
         try:
-            self._tls.do_handshake()
+            self._conn.do_handshake()
         except TLSError as e:
-            raise self._checks.failed(e, self._tls.getpeercert) from e
-        self._checks.after_handshake(self._tls.getpeercert)
+            raise self._checks.failed(e, self._conn.getpeercert) from e
+        self._checks.after_handshake(self._conn.getpeercert)
         self._handshake_done = True
 
     def unwrap(self) -> _socket.socket:
         """Exchange ``close_notify`` with the peer and return the plain socket."""
         with _translate():
-            sock = self._tls.unwrap()
+            sock = self._conn.unwrap()
         self._closed = True
         return sock
 
@@ -405,7 +406,7 @@ class SSLSocket(_Connection, _SocketSurface):
         if flags:
             raise ValueError(f"non-zero flags not allowed in calls to recv() on {type(self)}")
         try:
-            return self._tls.recv(buflen if buflen < _MAX_READ else _MAX_READ)
+            return self._conn.recv(buflen if buflen < _MAX_READ else _MAX_READ)
         except TLSError as e:
             error = self._read_error(e)
             if error is None:
@@ -424,7 +425,7 @@ class SSLSocket(_Connection, _SocketSurface):
         if amt <= 0:
             return 0
         try:
-            return self._tls.recv_into(view if amt == size else view[:amt], amt)
+            return self._conn.recv_into(view if amt == size else view[:amt], amt)
         except TLSError as e:
             error = self._read_error(e)
             if error is None:
@@ -442,7 +443,7 @@ class SSLSocket(_Connection, _SocketSurface):
         if flags:
             raise ValueError(f"non-zero flags not allowed in calls to send() on {type(self)}")
         try:
-            return self._tls.send(data)
+            return self._conn.send(data)
         except TLSError as e:
             raise ssl_error_from(e) from e
 
@@ -456,7 +457,7 @@ class SSLSocket(_Connection, _SocketSurface):
         if flags:
             raise ValueError(f"non-zero flags not allowed in calls to sendall() on {type(self)}")
         try:
-            self._tls.sendall(data)
+            self._conn.sendall(data)
         except TLSError as e:
             raise ssl_error_from(e) from e
 
@@ -479,14 +480,14 @@ class SSLSocket(_Connection, _SocketSurface):
     # -- timeouts and the plain socket surface ---------------------------------------------
     def settimeout(self, value: float | None) -> None:
         """Timeout for each whole operation; a timeout raises :class:`socket.timeout`."""
-        self._tls.settimeout(value)
+        self._conn.settimeout(value)
 
     def gettimeout(self) -> float | None:
         """The current timeout."""
-        return self._tls.gettimeout()
+        return self._conn.gettimeout()
 
     def __repr__(self) -> str:
-        fd = self._tls.fileno()
+        fd = self._conn.fileno()
         state = "closed" if fd < 0 else f"fd={fd}"
         return f"<tls_adapter.urllib3.SSLSocket {state} server_hostname={self.server_hostname!r}>"
 
