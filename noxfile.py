@@ -20,6 +20,7 @@ nox.options.sessions = [
     "lint",
     "mypy",
     "docs",
+    "limbo",
     "urllib3_suite",
     "requests_matrix",
     "vendoring",
@@ -335,3 +336,29 @@ def bench(session: nox.Session) -> None:
     """
     session.install(".[all]", "trustme")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+# --------------------------------------------------------------------------- x509-limbo
+
+
+@nox.session
+def limbo(session: nox.Session) -> None:
+    """x509-limbo's cases through real handshakes, every backend: writes docs/limbo.md.
+
+    The standard library's ssl is the peer; cases with a fixed validation time run under
+    Debian's ``faketime`` (apt-get install faketime; without it they are reported as not
+    runnable). Fails when a backend accepts a chain that the openssl backend rejects and
+    ``tools/limbo/allowed_weaker.txt`` does not say why. Arguments after ``--`` go to
+    ``python -m tools.limbo``, e.g. ``-- --backends openssl,rustls``.
+    """
+    session.install(TEST_INSTALL)
+    session.run(
+        "python",
+        "-m",
+        "tools.limbo",
+        "--markdown",
+        "docs/limbo.md",
+        "--json",
+        "tools/limbo/results.json",
+        *session.posargs,
+    )

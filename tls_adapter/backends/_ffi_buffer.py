@@ -5,6 +5,14 @@
 :class:`FFIBuffer` turns that surface into a :class:`~tls_adapter.TLSWrappedBuffer`. A
 backend subclasses it and supplies its error boundary (``_translate``), how to send
 ``close_notify`` (``_send_close_notify``) and its version names (``_versions``).
+
+Neither library enforces the whole validation policy, so a context that validates its
+peer carries a :class:`~tls_adapter._policy.ChainPolicy` (``_policy``) and the buffer
+runs it on the chain the peer presented (``peer_certificate_chain_der()``) as soon as
+the library reports the handshake complete. Until that check has passed, ``read``
+and ``write`` first finish the handshake (the sessions finish it implicitly too), so
+no application data moves on a connection the policy has not approved; after a
+failure every call raises the same :class:`~tls_adapter.CertificateValidationError`.
 """
 
 from __future__ import annotations
@@ -14,10 +22,11 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .._api import ClientContext, ServerContext, TLSWrappedBuffer
+from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer
 from .._ciphers import CipherSuite, cipher_suite_from_int
 from .._enums import NextProtocol, TLSVersion, protocol_from_bytes
-from .._errors import WantWriteError
+from .._errors import CertificateValidationError, WantWriteError
+from .._policy import ChainPolicy
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer, Self
@@ -86,15 +95,26 @@ class FFIBuffer(TLSWrappedBuffer):
     _context: ClientContext | ServerContext
     _session: Any
     _peer_closed: bool
+    _name: ServerName | None
+    _policy: ChainPolicy | None
+    _policy_failure: CertificateValidationError | None
 
     def __init__(self) -> None:
         raise TypeError("buffers are made by context.wrap_buffers()")
 
     @classmethod
-    def _new(cls, context: ClientContext | ServerContext) -> Self:
+    def _new(
+        cls,
+        context: ClientContext | ServerContext,
+        policy: ChainPolicy | None,
+        name: ServerName | None = None,
+    ) -> Self:
         self = object.__new__(cls)
         self._context = context
         self._peer_closed = False
+        self._policy = policy
+        self._name = name
+        self._policy_failure = None
         return self
 
     @abc.abstractmethod
@@ -108,8 +128,22 @@ class FFIBuffer(TLSWrappedBuffer):
 
     def do_handshake(self) -> None:
         """Run the handshake, including certificate and hostname validation."""
+        if self._policy_failure is not None:
+            raise self._policy_failure
         with type(self)._translate():
             self._session.handshake()
+        policy = self._policy
+        if policy is not None:
+            try:
+                policy.verify(
+                    self._session.peer_certificate_chain_der(),
+                    self._name,
+                    isinstance(self._context, ServerContext),
+                )
+            except CertificateValidationError as e:
+                self._policy_failure = e
+                raise
+            self._policy = None  # approved: nothing left to check on this connection
 
     def read(self, amt: int) -> bytes:
         """Up to *amt* decrypted bytes; ``b""`` after the peer's close_notify."""
@@ -117,6 +151,8 @@ class FFIBuffer(TLSWrappedBuffer):
             raise ValueError("amt must not be negative")
         if self._peer_closed or amt == 0:
             return b""
+        if self._policy is not None:
+            self.do_handshake()
         with type(self)._translate():
             data: bytes = self._session.read(amt)
         if not data:
@@ -138,6 +174,8 @@ class FFIBuffer(TLSWrappedBuffer):
         room = _HIGH_WATER - self._session.outgoing_len()
         if room <= 0:
             raise WantWriteError("send the buffered outgoing data first")
+        if self._policy is not None:
+            self.do_handshake()
         with type(self)._translate():
             return int(self._session.write(view[: max(room, 16384)]))
 

@@ -58,7 +58,10 @@ for IP literals, and for DNS names a verify function that calls
 ``gnutls_certificate_verify_peers`` with the name and then also requires a dNSName
 subjectAltName (GnuTLS would otherwise fall back to the subject CN, which the OpenSSL-based
 backends never do). Failure raises :class:`VerifyError`, whose reason comes from
-``gnutls_certificate_verification_status_print``.
+``gnutls_certificate_verification_status_print``. A peer certificate GnuTLS refuses in
+the handshake outside that verification (one it cannot parse, or whose keyUsage does not
+allow what the handshake does with its key, which GnuTLS checks when it uses the key)
+raises :class:`PeerCertificateError` (:data:`PEER_CERTIFICATE_ERRORS`).
 
 Threads: ctypes releases the GIL while GnuTLS runs. :class:`Credentials` and
 :class:`Priority` objects may be shared by sessions in many threads once loaded, but must
@@ -90,6 +93,7 @@ __all__ = [
     "CipherSuite",
     "Credentials",
     "GnuTLSError",
+    "PeerCertificateError",
     "Priority",
     "PriorityPlan",
     "RaggedEOFError",
@@ -123,6 +127,23 @@ E_PREMATURE_TERMINATION = -110
 E_CERTIFICATE_REQUIRED = -112
 E_USER_ERROR = -320
 E_CERTIFICATE_VERIFICATION_ERROR = -348
+#: Handshake errors that mean "the peer's certificate is unacceptable" although no
+#: verification status says so: GnuTLS refused the certificate while parsing it, or its
+#: key for the use the handshake makes of it (gnutls/gnutls.h).
+PEER_CERTIFICATE_ERRORS = frozenset(
+    {
+        -43,  # GNUTLS_E_CERTIFICATE_ERROR
+        -47,  # GNUTLS_E_X509_UNSUPPORTED_CRITICAL_EXTENSION
+        -48,  # GNUTLS_E_KEY_USAGE_VIOLATION
+        -62,  # GNUTLS_E_X509_UNKNOWN_SAN
+        -95,  # GNUTLS_E_X509_UNSUPPORTED_ATTRIBUTE
+        -324,  # GNUTLS_E_CERTIFICATE_LIST_UNSORTED
+        -327,  # GNUTLS_E_X509_UNSUPPORTED_EXTENSION
+        -416,  # GNUTLS_E_CERTIFICATE_TIME_ERROR
+        -418,  # GNUTLS_E_ASN1_TIME_ERROR
+    }
+    | set(range(-77, -66))  # GNUTLS_E_ASN1_ELEMENT_NOT_FOUND .. GNUTLS_E_ASN1_DER_OVERFLOW
+)
 
 _SERVER, _CLIENT, _NONBLOCK = 1, 1 << 1, 1 << 3  # gnutls_init flags
 _CRD_CERTIFICATE = 1
@@ -372,6 +393,21 @@ class VerifyError(GnuTLSError):
         super().__init__(code, "certificate verify failed", alert_sent=alert_sent)
         self.status, self.reason = status, reason
         self.args = (f"certificate verify failed: {reason}",)
+
+
+class PeerCertificateError(GnuTLSError):
+    """GnuTLS refused the peer's certificate in the handshake outside verification: it
+    could not parse it, or its key may not be used as the handshake needs (keyUsage).
+
+    :ivar reason: GnuTLS's text, e.g. ``"Key usage violation in certificate has been
+        detected."``
+    """
+
+    def __init__(self, code: int, context: str, alert_sent: int | None) -> None:
+        super().__init__(code, context, alert_sent=alert_sent)
+        self.reason = (
+            f"GnuTLS refused the peer's certificate: {_strerror(code)} [GnuTLS error {code}]"
+        )
 
 
 class RaggedEOFError(GnuTLSError):
@@ -1121,6 +1157,8 @@ class Session(MemoryIO):
 
         :raises WantRead: input is needed (send the outgoing data first: :meth:`peek`).
         :raises VerifyError: the peer certificate failed verification.
+        :raises PeerCertificateError: GnuTLS refused the peer certificate otherwise
+            (unparseable, or a key usage violation).
         :raises RaggedEOFError: the transport closed mid-handshake.
         :raises GnuTLSError: any other failure, e.g. a fatal alert from the peer.
         """
@@ -1251,6 +1289,8 @@ class Session(MemoryIO):
             if status is None:
                 status = int(c.gnutls_session_get_verify_cert_status(h))
             exc = VerifyError(rc, status, _status_text(status), sent)
+        elif rc in PEER_CERTIFICATE_ERRORS and not self._done:
+            exc = PeerCertificateError(rc, context, sent)
         elif rc == E_PREMATURE_TERMINATION:
             exc = RaggedEOFError(rc, f"{context}: transport closed without close_notify")
         else:

@@ -61,6 +61,7 @@ from .._errors import (
     WantReadError,
     WantWriteError,
 )
+from .._policy import ChainPolicy, PeerCheck
 from .._trust import Certificate, PrivateKey, TrustStore
 from . import Capabilities
 from ._system import OS_VERIFIER, find_system_ca
@@ -80,6 +81,9 @@ __all__ = [
 ]
 
 _HIGH_WATER = 256 * 1024
+#: ``Certificate.public_bytes`` format for DER (``_ssl.ENCODING_DER``; ``ssl`` does not
+#: re-export it, and utls uses the same value).
+_ENCODING_DER = 2
 #: The stdlib's version constants, which rtls and utls accept too.
 STDLIB_VERSIONS = {
     TLSVersion.MINIMUM_SUPPORTED: ssl.TLSVersion.MINIMUM_SUPPORTED,
@@ -125,6 +129,9 @@ class Flavour:
     extra_errors: tuple[type[BaseException], ...] = ()
     #: Library exceptions that mean "cannot load this certificate, key or store".
     load_errors: tuple[type[BaseException], ...] = (ssl.SSLError,)
+    #: Whether the library's verifier falls short of the validation policy, so the
+    #: presented chain also goes through :class:`~tls_adapter._policy.ChainPolicy`.
+    policy: bool = False
 
     def __init__(self, module: Any) -> None:
         self.module = module
@@ -210,6 +217,16 @@ class Flavour:
         """Send ``close_notify``; raise the library's want-read until the peer's arrives."""
         if obj.unwrap() is False:  # utls: ours is sent, the peer's has not arrived
             raise ssl.SSLWantReadError("waiting for the peer's close_notify")
+
+    def peer_check(self, config: TLSConfiguration, server_side: bool) -> PeerCheck | None:
+        """What a context of *config* runs on the peer's chain after the handshake."""
+        if not self.policy:
+            return None
+        return ChainPolicy.for_context(config, self.name, server_side)
+
+    def peer_chain(self, obj: Any) -> list[bytes]:
+        """The chain :meth:`peer_check` examines (DER, leaf first): as presented."""
+        return [bytes(c.public_bytes(_ENCODING_DER)) for c in obj.get_unverified_chain() or ()]
 
     def peer_certificate(self, obj: Any, server_side: bool) -> bytes | None:
         """The peer's leaf certificate as DER, or ``None``."""
@@ -527,6 +544,7 @@ class SSLModuleClientContext(ClientContext):
         self._native = build_client_native(self._flavour, configuration, check_hostname=True)
         self._native_nocheck: Any = None if configuration.validate_certificates else self._native
         self._lock = threading.Lock()
+        self._policy = self._flavour.peer_check(configuration, False)
 
     def _native_for(self, name: ServerName) -> Any:
         if name.check:
@@ -544,7 +562,7 @@ class SSLModuleClientContext(ClientContext):
     ) -> TLSWrappedBuffer:
         """A new in-memory client connection (the library's ``SSLObject`` over memory BIOs)."""
         name = ServerName(server_hostname, check_hostname)
-        return self._buffer_type._create(self, self._native_for(name), False, name.name)
+        return self._buffer_type._create(self, self._native_for(name), False, name.name, name)
 
     def wrap_socket(
         self,
@@ -558,7 +576,7 @@ class SSLModuleClientContext(ClientContext):
             return super().wrap_socket(socket, server_hostname, check_hostname=check_hostname)
         name = ServerName(server_hostname, check_hostname)
         wrapped: TLSWrappedSocket = self._socket_type._create(
-            self, socket, self._native_for(name), False, name.name
+            self, socket, self._native_for(name), False, name.name, name
         )
         return wrapped
 
@@ -574,6 +592,7 @@ class SSLModuleServerContext(ServerContext):
     def __init__(self, configuration: TLSConfiguration) -> None:
         super().__init__(configuration)
         self._native = build_server_native(self._flavour, configuration)
+        self._policy = self._flavour.peer_check(configuration, True)
         self._derived: dict[TLSConfiguration, SSLModuleServerContext] = {}
         self._lock = threading.Lock()
         if configuration.sni_callback is not None:
@@ -649,16 +668,25 @@ class SSLModuleBuffer(TLSWrappedBuffer):
     _callback_error: BaseException | None
     _handshake_done: bool
     _shutdown_sent: bool
+    _name: ServerName | None
+    _policy_failure: CertificateValidationError | None
 
     def __init__(self) -> None:
         raise TypeError("buffers are made by context.wrap_buffers()")
 
     @classmethod
     def _create(
-        cls, context: _Context, native: Any, server_side: bool, server_hostname: str | None
+        cls,
+        context: _Context,
+        native: Any,
+        server_side: bool,
+        server_hostname: str | None,
+        name: ServerName | None = None,
     ) -> SSLModuleBuffer:
         self = object.__new__(cls)
         self._context = context
+        self._name = name
+        self._policy_failure = None
         self._flavour = flavour = context._flavour
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
@@ -681,6 +709,8 @@ class SSLModuleBuffer(TLSWrappedBuffer):
 
     def do_handshake(self) -> None:
         """Run the handshake, including certificate and hostname validation."""
+        if self._policy_failure is not None:
+            raise self._policy_failure
         _handshaking.owner = weakref.ref(self)
         try:
             with self._flavour.translate():
@@ -695,10 +725,25 @@ class SSLModuleBuffer(TLSWrappedBuffer):
             raise_callback_error(self, e)
         finally:
             _handshaking.owner = None
+        policy = self._context._policy
+        if policy is not None:
+            self._check_policy(policy)
         self._handshake_done = True
 
+    def _check_policy(self, policy: PeerCheck) -> None:
+        """The validation policy on the presented chain; a failure kills the connection."""
+        try:
+            with self._flavour.translate():
+                chain = self._flavour.peer_chain(self._obj)
+            policy.verify(chain, self._name, isinstance(self._context, ServerContext))
+        except CertificateValidationError as e:
+            self._policy_failure = e
+            raise
+
     def _before_io(self) -> None:
-        if not self._handshake_done and not self._flavour.implicit_handshake:
+        if not self._handshake_done and (
+            self._context._policy is not None or not self._flavour.implicit_handshake
+        ):
             self.do_handshake()
 
     def read(self, amt: int) -> bytes:
@@ -718,6 +763,7 @@ class SSLModuleBuffer(TLSWrappedBuffer):
     def readinto(self, buffer: Buffer, amt: int) -> int:
         """Like :meth:`read`, into *buffer*; 0 after the peer's close_notify."""
         if self._flavour.read_into:
+            self._before_io()
             try:
                 try:
                     return cast(int, self._obj.read(amt, buffer))

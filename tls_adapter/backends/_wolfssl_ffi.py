@@ -107,11 +107,19 @@ E_ZERO_RETURN = -343  # the peer's close_notify
 E_SOCKET_PEER_CLOSED = -397
 E_NO_PEER_CERT = -345
 E_BAD_FUNC_ARG = -173
-#: Errors that mean "the peer's certificate did not verify".
+#: Errors that mean "the peer's certificate did not verify": it failed the chain, date
+#: or name checks, could not be parsed (ASN), or may not be used as the handshake needs
+#: (keyUsage, extendedKeyUsage, key size).
 VERIFY_ERRORS = frozenset(
     {-140, -141, -142, -143, -144, -145, -146, -147, -149, -150, -151, -152, -154, -155}
     | {-156, -157, -158, -160, -161, -177, -188, -190, -198, -238, -275, -322, -325, -329}
     | {-330, -360, -361}
+    # ASN_UNKNOWN_OID_E, ASN_TIME_E, ASN_ECC_KEY_E, ECC_CURVE_OID_E, KEYUSAGE_E,
+    # ASN_PATHLEN_SIZE_E, EXTKEYUSAGE_E
+    | {-148, -153, -171, -172, -226, -237, -247}
+    # NOT_CA_ERROR, MAX_CHAIN_ERROR, KEYUSE_SIGNATURE_E, KEYUSE_ENCIPHER_E,
+    # EXTKEYUSE_AUTH_E, RSA_KEY_SIZE_E, ECC_KEY_SIZE_E
+    | {-357, -368, -383, -385, -386, -409, -410}
 )
 
 _vp, _int, _cp, _uint = ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint
@@ -187,6 +195,10 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {  # name: (restype, argtypes)
     "wolfSSL_get_version": (_cp, [_vp]),
     "wolfSSL_get_current_cipher_suite": (_int, [_vp]),
     "wolfSSL_get_peer_certificate": (_vp, [_vp]),
+    "wolfSSL_get_peer_chain": (_vp, [_vp]),
+    "wolfSSL_get_chain_count": (_int, [_vp]),
+    "wolfSSL_get_chain_length": (_int, [_vp, _int]),
+    "wolfSSL_get_chain_cert": (_vp, [_vp, _int]),
     "wolfSSL_X509_get_der": (_vp, [_vp, ctypes.POINTER(_int)]),
     "wolfSSL_X509_free": (None, [_vp]),
     "wolfSSL_get_cipher_list": (_cp, [_int]),
@@ -541,6 +553,14 @@ _VERIFY_WORDS = {
     -322: "hostname mismatch: the certificate is not valid for the server name",
     -325: "IP address mismatch: the certificate is not valid for the server address",
     -345: "the peer did not send a certificate",
+    -357: "an issuer is not a CA (basicConstraints)",
+    -368: "the certificate chain is too long",
+    -383: "the certificate's keyUsage does not allow digitalSignature",
+    -385: "the certificate's keyUsage does not allow keyEncipherment",
+    -386: "the certificate's extendedKeyUsage lacks the purpose needed here (serverAuth, "
+    "or clientAuth for a client certificate)",
+    -409: "the certificate's RSA key is too small",
+    -410: "the certificate's EC key is too small",
 }
 
 
@@ -911,6 +931,21 @@ class Session(MemoryIO):
         if rc != _SUCCESS or not name.value or not size.value:
             return None
         return ctypes.string_at(name.value, size.value)
+
+    def peer_certificate_chain_der(self) -> list[bytes]:
+        """The chain the peer presented in this handshake (DER, leaf first)."""
+        if not self._done:
+            return []
+        c = self._lib.c
+        chain = c.wolfSSL_get_peer_chain(self.handle)
+        if not chain:
+            return []
+        certs = []
+        for i in range(max(c.wolfSSL_get_chain_count(chain), 0)):
+            der, size = c.wolfSSL_get_chain_cert(chain, i), c.wolfSSL_get_chain_length(chain, i)
+            if der and size > 0:
+                certs.append(ctypes.string_at(der, size))
+        return certs
 
     def peer_certificate_der(self) -> bytes | None:
         """The peer's leaf certificate (DER), or None."""

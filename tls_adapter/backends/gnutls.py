@@ -15,7 +15,10 @@ How the configuration maps onto GnuTLS:
   loaded as given.
 * **Verification** runs inside the handshake and is done by GnuTLS itself: the chain
   and dates always (unless ``validate_certificates=False``), plus the DNS name or IP
-  address when the client checks the hostname. IP literals are never sent as SNI.
+  address when the client checks the hostname. IP literals are never sent as SNI. A
+  peer certificate GnuTLS refuses outside that verification (one it cannot parse, or a
+  keyUsage that does not allow the handshake's use of its key) is a
+  :class:`CertificateValidationError` too.
 * **Versions** TLS 1.0 to 1.3 (TLS 1.0/1.1 only with a cipher list that has suites for
   them: the default list is AEAD-only, so they are left out). SSL 3.0 is refused.
 * **Ciphers.** GnuTLS priority strings enable the cross product of key exchange x
@@ -58,6 +61,7 @@ from .._errors import (
     TLSError,
     WantReadError,
 )
+from .._policy import ChainPolicy
 from .._trust import Certificate, PrivateKey, TrustStore
 from . import Backend, Capabilities
 from . import _gnutls_ffi as _ffi
@@ -101,7 +105,7 @@ def _translate(building: str | None = None) -> Iterator[None]:
         raise WantReadError(str(e) or "more data from the network is needed") from e
     except _ffi.RaggedEOFError as e:
         raise RaggedEOF("the peer closed the connection without a TLS close_notify") from e
-    except _ffi.VerifyError as e:
+    except (_ffi.VerifyError, _ffi.PeerCertificateError) as e:
         raise CertificateValidationError(e.reason) from e
     except _SNICallbackError as e:
         cause = e.__cause__
@@ -307,6 +311,7 @@ class GnuTLSClientContext(ClientContext):
 
     def __init__(self, configuration: TLSConfiguration) -> None:
         super().__init__(configuration)
+        self._policy = ChainPolicy.for_context(configuration, _NAME, server_side=False)
         config = self._configuration
         self._alpn = _check_alpn(config)
         self._plan = _plan(config, server_side=False)
@@ -330,7 +335,7 @@ class GnuTLSClientContext(ClientContext):
             verify = _ffi.VerifyMode.HOSTNAME
         else:
             verify = _ffi.VerifyMode.CHAIN
-        buffer = GnuTLSBuffer._new(self)
+        buffer = GnuTLSBuffer._new(self, self._policy, name)
         with _translate("start a client connection"):
             buffer._session = _ffi.Session(
                 self._credentials,
@@ -354,6 +359,7 @@ class GnuTLSServerContext(ServerContext):
 
     def __init__(self, configuration: TLSConfiguration) -> None:
         super().__init__(configuration)
+        self._policy = ChainPolicy.for_context(configuration, _NAME, server_side=True)
         config = self._configuration
         if config.certificate_chain is None and config.sni_callback is None:
             raise ConfigurationError(
@@ -422,7 +428,7 @@ class GnuTLSServerContext(ServerContext):
     def wrap_buffers(self) -> TLSWrappedBuffer:
         """A new in-memory server connection (a GnuTLS session over memory buffers)."""
         config = self._configuration
-        buffer = GnuTLSBuffer._new(self)
+        buffer = GnuTLSBuffer._new(self, self._policy)
         hook = None
         if config.sni_callback is not None:
             owner = weakref.ref(buffer)

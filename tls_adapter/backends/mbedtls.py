@@ -40,7 +40,16 @@ pump in ``_socket.py``.
   ``check_hostname=False`` the SNI is sent, and Mbed TLS (which checks the certificate
   against the name it was given) is pointed at a name the certificate holds before it
   reads it. Every verification failure is the same opaque error 0x2700; the picked-out
-  chain is examined to say *why*.
+  chain is examined to say *why*. Mbed TLS parses the peer's certificates before it
+  verifies them and refuses what it cannot parse with an X.509 error (a critical
+  extension it does not implement, a malformed extension): that is a certificate
+  failure too, whose reason names the certificate and the unsupported extension.
+* **Library gaps that fail closed.** Mbed TLS 2.28 has no name-constraints support: it
+  cannot parse the (critical) nameConstraints extension, so a chain with a
+  name-constrained intermediate is refused even where the constraints permit the name.
+  Trust anchors it cannot parse (name constraints, unknown critical extensions) are
+  skipped when the store is loaded, which trusts less, never more; a store left with no
+  anchor is refused with :class:`ConfigurationError` when the context is built.
 """
 
 from __future__ import annotations
@@ -73,8 +82,16 @@ from .._errors import (
     WantReadError,
     WantWriteError,
 )
+from .._policy import ChainPolicy
 from .._trust import Certificate, PrivateKey, TrustStore, pem_blocks
-from .._x509 import decode_certificate, dns_name_matches
+from .._x509 import (
+    _object_name,
+    _oid,
+    _split_version,
+    _tbs_fields,
+    decode_certificate,
+    dns_name_matches,
+)
 from . import Backend, Capabilities
 from ._system import OS_VERIFIER, find_system_ca
 
@@ -100,6 +117,22 @@ _E_NO_CLIENT_CERT = 0x7480  # SSL_NO_CLIENT_CERTIFICATE
 _E_FATAL_ALERT = 0x7780  # SSL_FATAL_ALERT_MESSAGE
 _E_CLOSE_NOTIFY = 0x7880  # SSL_PEER_CLOSE_NOTIFY
 _E_BAD_CERTIFICATE = 0x7A00  # SSL_BAD_HS_CERTIFICATE (also: key usage not allowed)
+# X509_FEATURE_UNAVAILABLE (0x2080) .. X509_SIG_MISMATCH (0x2680), X509_CERT_UNKNOWN_FORMAT
+# (0x2780): a certificate could not be parsed. Inside a connection the only certificates
+# Mbed TLS parses are the peer's.
+_E_X509_PARSE = frozenset(range(0x2080, 0x2700, 0x80)) | {0x2780}
+# The extensions Mbed TLS 2.28 parses (x509_get_crt_ext); any other one that is critical
+# makes the certificate unparseable for it.
+_MBEDTLS_EXTENSIONS = frozenset(
+    {
+        "2.5.29.15",  # keyUsage
+        "2.5.29.17",  # subjectAltName
+        "2.5.29.19",  # basicConstraints
+        "2.5.29.32",  # certificatePolicies
+        "2.5.29.37",  # extendedKeyUsage
+        "2.16.840.1.113730.1.1",  # Netscape certificate type
+    }
+)
 
 _VERSIONS = {
     TLSVersion.TLSv1: _mtls.TLSVersion.TLSv1,
@@ -126,21 +159,26 @@ def _code(exc: BaseException) -> int:
     return abs(err) & 0xFF80 if isinstance(err, int) else 0
 
 
+def _library_text(exc: BaseException) -> str:
+    return getattr(exc, "msg", "") or str(exc)
+
+
 def _describe(exc: BaseException) -> str:
     err = getattr(exc, "err", None)
-    msg = getattr(exc, "msg", "") or str(exc)
+    msg = _library_text(exc)
     return f"mbedTLS error 0x{abs(err):04X}: {msg}" if isinstance(err, int) else msg
 
 
 @contextlib.contextmanager
 def _translate(
-    verify_reason: Callable[[int], str] | None = None,
+    verify_reason: Callable[[int, str], str] | None = None,
     alert: Callable[[], str | None] | None = None,
 ) -> Iterator[None]:
     """Turn python-mbedtls exceptions into tls_adapter's, chaining the original.
 
-    *verify_reason* explains a certificate failure; *alert* names a fatal alert the
-    peer sent (when it could be seen).
+    *verify_reason* (given inside a connection) explains a certificate failure from the
+    error code and the library's text; *alert* names a fatal alert the peer sent (when
+    it could be seen).
     """
     try:
         yield
@@ -152,8 +190,10 @@ def _translate(
         raise RaggedEOF("the peer closed the connection without a TLS close_notify") from e
     except _mexc.TLSError as e:
         code = _code(e)
-        if code in (_E_VERIFY, _E_BAD_CERTIFICATE) and verify_reason is not None:
-            raise CertificateValidationError(verify_reason(code)) from e
+        if verify_reason is not None and (
+            code in (_E_VERIFY, _E_BAD_CERTIFICATE) or code in _E_X509_PARSE
+        ):
+            raise CertificateValidationError(verify_reason(code, _library_text(e))) from e
         if code == _E_FATAL_ALERT and alert is not None:
             seen = alert()
             if seen:
@@ -318,17 +358,29 @@ def _native_trust(store: TrustStore) -> _mtls.TrustStore:
     """An Mbed TLS trust store (built with ``add()``, which links the CA chain)."""
     native = _mtls.TrustStore()
     seen: set[bytes] = set()
+    unparseable: list[str] = []
     for der in _trust_ders(store):
         if der in seen:
             continue
         seen.add(der)
         try:
             crt = _mx509.CRT.from_DER(der)
-        except (_mexc.TLSError, ValueError):
-            continue  # a CA Mbed TLS cannot parse cannot anchor anything for it either
+        except (_mexc.TLSError, ValueError) as e:
+            # A CA Mbed TLS cannot parse cannot anchor anything for it either: skipping
+            # it trusts less, never more.
+            unparseable.append(_unparseable(der, _library_text(e)))
+            continue
         native.add(crt)
     if not native:
-        raise ConfigurationError(f"the mbedtls backend found no usable CA certificate in {store!r}")
+        why = (
+            f": Mbed TLS 2.28 skips the certificates it cannot parse and could parse none "
+            f"of its {len(unparseable)} (first: {unparseable[0]})"
+            if unparseable
+            else ""
+        )
+        raise ConfigurationError(
+            f"the mbedtls backend found no usable CA certificate in {store!r}{why}"
+        )
     return native
 
 
@@ -439,6 +491,45 @@ class _Native:
 
 
 # -- certificate inspection -------------------------------------------------------------
+def _critical_extensions(der: bytes) -> list[str]:
+    """The OIDs of *der*'s critical extensions (best effort: ``[]`` if malformed)."""
+    try:
+        _, fields = _split_version(_tbs_fields(der))
+        found = []
+        for field in fields:
+            if field.tag != 0xA3:
+                continue
+            for ext in field.children()[0].children():
+                parts = ext.children()
+                if len(parts) == 3 and parts[1].content not in (b"", b"\x00"):
+                    found.append(_oid(parts[0]))
+        return found
+    except (ValueError, IndexError):
+        return []
+
+
+def _certificate_label(der: bytes) -> str:
+    """``'CN=...'`` for *der*'s subject (best effort)."""
+    try:
+        subject = decode_certificate(der).get("subject", ())
+    except ValueError:
+        return "(malformed)"
+    names = [value for rdn in subject for key, value in rdn if key == "commonName"]
+    return f"'CN={names[-1]}'" if names else "(no common name)"
+
+
+def _unparseable(der: bytes, text: str) -> str:
+    """Why Mbed TLS 2.28 could not parse the certificate *der*, given its error *text*."""
+    unsupported = [o for o in _critical_extensions(der) if o not in _MBEDTLS_EXTENSIONS]
+    hint = ""
+    if unsupported:
+        names = ", ".join(
+            o if _object_name(o) == o else f"{_object_name(o)} ({o})" for o in unsupported
+        )
+        hint = f": it does not implement the critical extension {names}"
+    return f"{_certificate_label(der)}{hint} ({text})"
+
+
 def _subject_alt_names(der: bytes) -> tuple[list[str], list[_IP]]:
     """The DNS names and IP addresses in a certificate's SAN (empty lists: none).
 
@@ -632,6 +723,7 @@ class MbedTLSClientContext(ClientContext):
     def __init__(self, configuration: TLSConfiguration) -> None:
         super().__init__(configuration)
         self._native = _Native(configuration, server=False)
+        self._policy = ChainPolicy.for_context(configuration, "mbedtls", server_side=False)
 
     def wrap_buffers(
         self, server_hostname: str | None, *, check_hostname: bool = True
@@ -662,6 +754,7 @@ class MbedTLSServerContext(ServerContext):
                 "it cannot require client certificates without validating them",
             )
         self._native = _Native(configuration, server=True)
+        self._policy = ChainPolicy.for_context(configuration, "mbedtls", server_side=True)
 
     def wrap_buffers(self) -> TLSWrappedBuffer:
         """A new in-memory server connection."""
@@ -808,7 +901,9 @@ class MbedTLSBuffer(TLSWrappedBuffer):
         raise error
 
     # -- validation Mbed TLS does not do ------------------------------------------------
-    def _verify_reason(self, code: int) -> str:
+    def _verify_reason(self, code: int, text: str) -> str:
+        if code in _E_X509_PARSE:
+            return self._parse_failure(text)
         name = self._name if isinstance(self._context, MbedTLSClientContext) else None
         fallback = (
             f"certificate verification failed (mbedTLS error 0x{code:04X})"
@@ -831,6 +926,18 @@ class MbedTLSBuffer(TLSWrappedBuffer):
                 "certificate, because Mbed TLS always matches some name"
             )
         return reason or fallback
+
+    def _parse_failure(self, text: str) -> str:
+        """The reason for an X.509 parse error of the peer's chain: which certificate
+        Mbed TLS could not parse, and the critical extension it lacks, if that is why."""
+        for der in self._sniffer.chain or ():
+            try:
+                _mx509.CRT.from_DER(der)
+            except (_mexc.TLSError, ValueError):
+                return (
+                    f"Mbed TLS 2.28 cannot parse the peer's certificate {_unparseable(der, text)}"
+                )
+        return f"Mbed TLS 2.28 cannot parse the peer's certificate ({text})"
 
     def _check_name(self, leaf: bytes | None) -> None:
         """Check the server name against the leaf's SAN (IP literals: Mbed TLS cannot)."""
@@ -880,6 +987,14 @@ class MbedTLSBuffer(TLSWrappedBuffer):
             self._check_name(leaf)
         elif self._own_check and (not sniffed or sniffed[0] != leaf):
             self._fail(CertificateValidationError("the checked certificate is not the peer's"))
+        policy = self._context._policy
+        if policy is not None:
+            if sniffed and leaf is not None and sniffed[0] != leaf:
+                self._fail(CertificateValidationError("the checked certificate is not the peer's"))
+            try:
+                policy.verify(sniffed or [], self._name, isinstance(self._context, ServerContext))
+            except CertificateValidationError as e:
+                self._fail(e)
         self._sniffer._stop()
         name = self._mb.cipher()
         value = _name_to_suite().get(name) if name else None
@@ -1122,6 +1237,15 @@ def _capabilities() -> Capabilities:
             "sockets use the generic pump (python-mbedtls's own socket loses data)",
             "no fatal alert can follow a failed IP check (the library has no alert API); "
             "the connection is dropped",
+            "no name constraints: Mbed TLS 2.28 cannot parse the nameConstraints extension, "
+            "so a chain with a name-constrained intermediate is refused "
+            "(CertificateValidationError) even where the constraints permit the name "
+            "(fails closed)",
+            "a peer certificate Mbed TLS cannot parse (a critical extension it does not "
+            "implement, a malformed extension) is refused with CertificateValidationError",
+            "trust anchors Mbed TLS cannot parse (name constraints, an unknown critical "
+            "extension) are skipped, which trusts less, never more; a trust store with no "
+            "anchor it can parse raises ConfigurationError when the context is built",
         ),
     )
 

@@ -23,11 +23,18 @@ import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from .._api import TLSWrappedSocket
+from .._api import ServerName, TLSWrappedSocket
 from .._ciphers import CipherSuite
 from .._config import TLSConfiguration
 from .._enums import NextProtocol, TLSVersion
-from .._errors import ConfigurationError, TLSError, WantReadError, WantWriteError
+from .._errors import (
+    CertificateValidationError,
+    ConfigurationError,
+    TLSError,
+    WantReadError,
+    WantWriteError,
+)
+from .._policy import PeerCheck, SecurityLevelGaps
 from .._trust import Certificate, PrivateKey, TrustStore
 from . import Backend, Capabilities
 from . import _sslmodule as _engine
@@ -88,6 +95,15 @@ class _OpenSSLFlavour(_engine.Flavour):
     def os_verifies(self, store: TrustStore) -> bool:
         """On macOS and Windows the OS verifies the system store (via truststore)."""
         return store.kind == "system" and OS_VERIFIER
+
+    def peer_check(self, config: TLSConfiguration, server_side: bool) -> PeerCheck | None:
+        """OpenSSL enforces the policy but for two rules, checked on its verified chain."""
+        validating = config.trust_store is not None if server_side else config.validate_certificates
+        return _GAPS if validating else None
+
+    def peer_chain(self, obj: Any) -> list[bytes]:
+        """The chain OpenSSL verified (the gaps are checked where OpenSSL looked)."""
+        return verified_chain_der(obj)
 
     def new_native(self, server_side: bool, config: TLSConfiguration) -> Any:
         """``ssl.SSLContext``, or ``truststore.SSLContext`` for the OS verifier."""
@@ -151,6 +167,25 @@ def build_server_native(config: TLSConfiguration) -> ssl.SSLContext:
     return ctx
 
 
+_GAPS = SecurityLevelGaps()
+
+
+def verified_chain_der(obj: Any) -> list[bytes]:
+    """The chain OpenSSL verified for *obj* (``ssl.SSLObject``/``SSLSocket``): DER, leaf first.
+
+    Python 3.13 made ``get_verified_chain()`` public; 3.10 to 3.12 have the same method
+    on the private ``_sslobj`` (checked on CPython 3.10.x to 3.13.x). Empty when there is
+    none (no validation, or before the handshake).
+    """
+    getter = getattr(obj, "get_verified_chain", None)
+    if getter is None:
+        getter = obj._sslobj.get_verified_chain
+    return [bytes(c.public_bytes(_ENCODING_DER)) for c in getter() or ()]
+
+
+_ENCODING_DER = 2  # _ssl.ENCODING_DER
+
+
 class OpenSSLBuffer(_engine.SSLModuleBuffer):
     """A TLS connection over memory buffers: ``ssl.SSLObject`` and two ``ssl.MemoryBIO``."""
 
@@ -162,6 +197,9 @@ class OpenSSLSocket(TLSWrappedSocket):
     _flavour: _engine.Flavour
     _ssl: ssl.SSLSocket
     _callback_error: BaseException | None
+    _name: ServerName | None
+    _unchecked: bool
+    _check_failure: CertificateValidationError | None
 
     @classmethod
     def _create(
@@ -171,11 +209,15 @@ class OpenSSLSocket(TLSWrappedSocket):
         native: ssl.SSLContext,
         server_side: bool,
         server_hostname: str | None,
+        name: ServerName | None = None,
     ) -> OpenSSLSocket:
         self = object.__new__(cls)
         self._context = context
         self._flavour = context._flavour
         self._callback_error = None
+        self._name = name
+        self._unchecked = context._policy is not None
+        self._check_failure = None
         try:  # once per connection: no context manager unless something went wrong
             wrapped = native.wrap_socket(
                 sock,
@@ -201,6 +243,8 @@ class OpenSSLSocket(TLSWrappedSocket):
 
     def do_handshake(self) -> None:
         """Run the handshake, including certificate and hostname validation."""
+        if self._check_failure is not None:
+            raise self._check_failure
         try:
             self._ssl.do_handshake()
         except Exception:  # no context manager on the way through
@@ -211,6 +255,19 @@ class OpenSSLSocket(TLSWrappedSocket):
                 raise
             except TLSError as e:
                 _engine.raise_callback_error(self, e)
+        if self._unchecked:
+            check = self._context._policy
+            assert check is not None
+            try:
+                check.verify(
+                    verified_chain_der(self._ssl),
+                    self._name,
+                    isinstance(self._context, OpenSSLServerContext),
+                )
+            except CertificateValidationError as e:
+                self._check_failure = e
+                raise
+            self._unchecked = False
 
     def cipher(self) -> CipherSuite | int | None:
         """The negotiated cipher suite, or ``None`` before the handshake."""
@@ -246,6 +303,8 @@ class OpenSSLSocket(TLSWrappedSocket):
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         """Receive up to *bufsize* bytes; ``b""`` after the peer's close_notify."""
+        if self._unchecked:  # an implicit handshake would skip the policy's two rules
+            self.do_handshake()
         try:  # the hot path: no context manager unless something went wrong
             return self._ssl.recv(bufsize, flags)
         except Exception:
@@ -254,6 +313,8 @@ class OpenSSLSocket(TLSWrappedSocket):
 
     def recv_into(self, buffer: Buffer, nbytes: int = 0, flags: int = 0) -> int:
         """Receive into *buffer*; 0 after the peer's close_notify."""
+        if self._unchecked:  # an implicit handshake would skip the policy's two rules
+            self.do_handshake()
         try:  # the hot path: no context manager unless something went wrong
             return self._ssl.recv_into(buffer, nbytes, flags)
         except Exception:
@@ -262,6 +323,8 @@ class OpenSSLSocket(TLSWrappedSocket):
 
     def send(self, data: Buffer, flags: int = 0) -> int:
         """Send some of *data*."""
+        if self._unchecked:  # an implicit handshake would skip the policy's two rules
+            self.do_handshake()
         try:  # the hot path: no context manager unless something went wrong
             return self._ssl.send(data, flags)
         except Exception:
@@ -270,6 +333,8 @@ class OpenSSLSocket(TLSWrappedSocket):
 
     def sendall(self, data: Buffer, flags: int = 0) -> None:
         """Send all of *data*."""
+        if self._unchecked:  # an implicit handshake would skip the policy's two rules
+            self.do_handshake()
         try:  # the hot path: no context manager unless something went wrong
             self._ssl.sendall(data, flags)
         except Exception:

@@ -62,6 +62,7 @@ from .._errors import (
     WantReadError,
     WantWriteError,
 )
+from .._policy import SecurityLevelGaps
 from .._trust import Certificate, PrivateKey, TrustStore, pem_blocks
 from . import Backend, Capabilities
 from ._system import OS_VERIFIER, find_system_ca
@@ -399,6 +400,7 @@ class PyOpenSSLClientContext(ClientContext):
     def __init__(self, configuration: TLSConfiguration) -> None:
         super().__init__(configuration)
         self._native = _build_client_native(configuration)
+        self._gaps = _GAPS if configuration.validate_certificates else None
 
     def wrap_buffers(
         self, server_hostname: str | None, *, check_hostname: bool = True
@@ -420,6 +422,7 @@ class PyOpenSSLServerContext(ServerContext):
     def __init__(self, configuration: TLSConfiguration) -> None:
         super().__init__(configuration)
         self._native, self._verify_mode = _build_server_native(configuration)
+        self._gaps = _GAPS if configuration.trust_store is not None else None
         self._derived: dict[TLSConfiguration, PyOpenSSLServerContext] = {}
         self._lock = threading.Lock()
         self._servername_hook: Any = None
@@ -486,6 +489,10 @@ class PyOpenSSLServerContext(ServerContext):
 
 
 # -- connections ------------------------------------------------------------------------
+#: OpenSSL enforces the validation policy but for two rules; see ``_policy``.
+_GAPS = SecurityLevelGaps()
+
+
 class PyOpenSSLBuffer(TLSWrappedBuffer):
     """A TLS connection over memory buffers: an ``OpenSSL.SSL.Connection`` with memory BIOs."""
 
@@ -495,6 +502,8 @@ class PyOpenSSLBuffer(TLSWrappedBuffer):
     _staged: bytearray
     _established: bool
     _callback_error: BaseException | None
+    _unchecked: bool
+    _check_failure: CertificateValidationError | None
 
     def __init__(self) -> None:
         raise TypeError("buffers are made by context.wrap_buffers()")
@@ -512,6 +521,8 @@ class PyOpenSSLBuffer(TLSWrappedBuffer):
         self._staged = bytearray()
         self._established = False
         self._callback_error = None
+        self._unchecked = context._gaps is not None
+        self._check_failure = None
         conn = SSL.Connection(native, None)
         if name is None:
             conn.set_accept_state()
@@ -546,9 +557,29 @@ class PyOpenSSLBuffer(TLSWrappedBuffer):
 
     def do_handshake(self) -> None:
         """Run the handshake, including certificate and hostname validation."""
+        if self._check_failure is not None:
+            raise self._check_failure
         with _translate(self):
             self._conn.do_handshake()
         self._established = True
+        if self._unchecked:
+            self._check_gaps()
+
+    def _check_gaps(self) -> None:
+        """The two policy rules OpenSSL lacks, on the chain it verified (public API)."""
+        gaps = self._context._gaps
+        assert gaps is not None
+        chain = self._conn.get_verified_chain(as_cryptography=True) or []
+        try:
+            gaps.verify(
+                [c.public_bytes(serialization.Encoding.DER) for c in chain],
+                self._name,
+                isinstance(self._context, PyOpenSSLServerContext),
+            )
+        except CertificateValidationError as e:
+            self._check_failure = e
+            raise
+        self._unchecked = False
 
     def read(self, amt: int) -> bytes:
         """Up to *amt* decrypted bytes; ``b""`` after the peer's close_notify."""
@@ -556,6 +587,8 @@ class PyOpenSSLBuffer(TLSWrappedBuffer):
             raise ValueError("amt must not be negative")
         if amt == 0:
             return b""
+        if self._unchecked:  # an implicit handshake would skip the policy's two rules
+            self.do_handshake()
         try:
             with _translate(self):
                 data = self._conn.recv(amt)
@@ -574,6 +607,8 @@ class PyOpenSSLBuffer(TLSWrappedBuffer):
         amt = min(amt, view.nbytes)
         if amt == 0:
             return 0
+        if self._unchecked:
+            self.do_handshake()
         try:
             with _translate(self):
                 count = self._conn.recv_into(view, amt)
@@ -592,6 +627,8 @@ class PyOpenSSLBuffer(TLSWrappedBuffer):
         room = _HIGH_WATER - self.outgoing_bytes_buffered()
         if room <= 0:
             raise WantWriteError("send the buffered outgoing data first")
+        if self._unchecked:
+            self.do_handshake()
         with _translate(self):
             sent = self._conn.send(view[: max(room, 16384)])
         self._established = True

@@ -80,10 +80,16 @@ class _RustlsFlavour(_engine.Flavour):
     client_auth = False
     implicit_handshake = False
     load_errors = (ssl.SSLError, ValueError)
+    # webpki accepts keyCertSign on a leaf, and an anchor's unknown critical extensions.
+    policy = True
 
     def __init__(self, module: Any) -> None:
         super().__init__(module)
         self.clean_close = _conn_api_available()
+
+    def peer_chain(self, obj: Any) -> list[bytes]:
+        """The presented chain (rtls's certificates take no encoding argument)."""
+        return [bytes(c.public_bytes()) for c in obj.get_unverified_chain() or ()]
 
     def tls13_suites(self) -> frozenset[int]:
         """The TLS 1.3 suites rustls offers (rtls lists them, with ids of 0, by name)."""

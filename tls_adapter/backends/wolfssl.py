@@ -11,14 +11,19 @@ How the configuration maps onto wolfSSL:
   :func:`~tls_adapter.backends._system.find_system_ca` locates (OpenSSL's default paths,
   or ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when set), loaded once per context. Files,
   ``certifi``, directories (every certificate file in it, read when the context is built)
-  and buffers are loaded as given.
+  and buffers are loaded as given. A certificate wolfSSL cannot parse (an unknown
+  critical extension, say) is skipped, which trusts less, never more; a store left
+  without any anchor is refused with :class:`ConfigurationError` when the context is built.
 * **Verification** runs inside the handshake and is done by wolfSSL itself: the chain and
   dates always (unless ``validate_certificates=False``), plus the DNS name
   (``wolfSSL_check_domain_name``) or IP address (``X509_VERIFY_PARAM_set1_ip_asc``) when
   the client checks the hostname. Because wolfSSL 5.5.4 matches names more loosely than
   OpenSSL (subject CN fallback, ``*`` for any labels, IP addresses in the CN or a
   dNSName), a verify callback also requires a matching dNSName subjectAltName (OpenSSL's
-  wildcard rules) or iPAddress subjectAltName. IP literals are never sent as SNI.
+  wildcard rules) or iPAddress subjectAltName. IP literals are never sent as SNI. A
+  peer certificate wolfSSL refuses in the handshake for any other reason (it cannot
+  parse it; keyUsage, extendedKeyUsage or key size do not allow the use) is a
+  :class:`CertificateValidationError` too (``_wolfssl_ffi.VERIFY_ERRORS``).
 * **Versions** TLS 1.2 and 1.3 (Debian's wolfSSL has no TLS 1.0; TLS 1.1 is left out
   too). A range that holds neither is refused; a range that also holds older versions is
   narrowed to these.
@@ -56,6 +61,7 @@ from .._errors import (
     TLSError,
     WantReadError,
 )
+from .._policy import ChainPolicy
 from .._trust import Certificate, PrivateKey, TrustStore
 from . import Backend, Capabilities
 from . import _wolfssl_ffi as _ffi
@@ -155,26 +161,41 @@ def _check_alpn(config: TLSConfiguration) -> list[bytes]:
 
 
 def _load_trust(context: _ffi.Context, store: TrustStore) -> None:
+    """Load *store*'s anchors. Certificates wolfSSL cannot parse (an unknown critical
+    extension, say) are skipped, which trusts less, never more; a store left with no
+    anchor at all is a :class:`ConfigurationError`."""
     with _translate(f"load trust store {store!r}"):
-        if store.kind == "system":
-            where = find_system_ca()
-            # Two calls: this wolfSSL is far slower (~1 s) given both at once.
-            if where.cafile is not None:
-                context.load_trust_locations(where.cafile, None)
-            if where.capath is not None:
-                context.load_trust_locations(None, where.capath)
-        elif store.kind == "directory":
-            assert store.path is not None
-            with contextlib.suppress(_ffi.WolfSSLError):
-                # An empty directory trusts nothing, which fails closed.
-                context.load_trust_locations(None, store.path)
-        elif store.kind == "buffer":
-            pem = store.pem_bytes()
-            assert pem is not None
-            context.load_trust_pem(pem)
-        else:  # "file" and "certifi"
-            assert store.path is not None
-            context.load_trust_locations(store.path, None)
+        try:
+            _load_trust_anchors(context, store)
+        except _ffi.WolfSSLError as e:
+            if e.code not in _ffi.VERIFY_ERRORS:
+                raise
+            raise ConfigurationError(
+                f"the {_NAME} backend found no usable CA certificate in {store!r}: wolfSSL "
+                f"skips the certificates it cannot parse and could parse none ({e})"
+            ) from e
+
+
+def _load_trust_anchors(context: _ffi.Context, store: TrustStore) -> None:
+    if store.kind == "system":
+        where = find_system_ca()
+        # Two calls: this wolfSSL is far slower (~1 s) given both at once.
+        if where.cafile is not None:
+            context.load_trust_locations(where.cafile, None)
+        if where.capath is not None:
+            context.load_trust_locations(None, where.capath)
+    elif store.kind == "directory":
+        assert store.path is not None
+        with contextlib.suppress(_ffi.WolfSSLError):
+            # An empty directory trusts nothing, which fails closed.
+            context.load_trust_locations(None, store.path)
+    elif store.kind == "buffer":
+        pem = store.pem_bytes()
+        assert pem is not None
+        context.load_trust_pem(pem)
+    else:  # "file" and "certifi"
+        assert store.path is not None
+        context.load_trust_locations(store.path, None)
 
 
 def _load_chain(context: _ffi.Context, chain: tuple[tuple[Certificate, ...], PrivateKey]) -> None:
@@ -207,6 +228,7 @@ class WolfSSLClientContext(ClientContext):
 
     def __init__(self, configuration: TLSConfiguration) -> None:
         super().__init__(configuration)
+        self._policy = ChainPolicy.for_context(configuration, _NAME, server_side=False)
         config = self._configuration
         if config.sni_callback is not None:
             raise ConfigurationError(f"the {_NAME} backend: sni_callback is for servers")
@@ -227,7 +249,7 @@ class WolfSSLClientContext(ClientContext):
         """A new in-memory client connection (a ``WOLFSSL`` over memory buffers)."""
         name = ServerName(server_hostname, check_hostname)
         check = name.check and self._configuration.validate_certificates
-        buffer = WolfSSLBuffer._new(self)
+        buffer = WolfSSLBuffer._new(self, self._policy, name)
         with _translate("start a client connection"):
             buffer._session = _ffi.Session(
                 self._context,
@@ -250,6 +272,7 @@ class WolfSSLServerContext(ServerContext):
 
     def __init__(self, configuration: TLSConfiguration) -> None:
         super().__init__(configuration)
+        self._policy = ChainPolicy.for_context(configuration, _NAME, server_side=True)
         config = self._configuration
         if config.certificate_chain is None:
             # wolfSSL needs the chain of the context a connection starts with.
@@ -309,7 +332,7 @@ class WolfSSLServerContext(ServerContext):
 
     def wrap_buffers(self) -> TLSWrappedBuffer:
         """A new in-memory server connection (a ``WOLFSSL`` over memory buffers)."""
-        buffer = WolfSSLBuffer._new(self)
+        buffer = WolfSSLBuffer._new(self, self._policy)
         hook = None
         if self._configuration.sni_callback is not None:
             owner = weakref.ref(buffer)
@@ -374,6 +397,9 @@ def _capabilities() -> Capabilities:
             "warm one (measured with Debian's wolfSSL 5.5.4: 12 ms against 3.2 ms for an "
             "in-memory ECDSA handshake), so reuse threads (a pool) rather than starting "
             "one per connection",
+            "trust anchors wolfSSL cannot parse (an unknown critical extension, say) are "
+            "skipped, which trusts less, never more; a trust store with no anchor it can "
+            "parse raises ConfigurationError when the context is built",
         ),
     )
 
