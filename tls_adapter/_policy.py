@@ -415,7 +415,7 @@ def ec_curve_oid(der: bytes) -> str | None:
         fields = fields[1:]
     if len(fields) < 6:
         raise ValueError("tbsCertificate: no subjectPublicKeyInfo")
-    algorithm = fields[5].children("subjectPublicKeyInfo")[0].children("algorithm")
+    algorithm = fields[5].children()[0].children()
     if _oid(algorithm[0]) != _EC_PUBLIC_KEY:
         return None
     if len(algorithm) < 2 or algorithm[1].tag != 0x06:
@@ -439,15 +439,16 @@ class SecurityLevelGaps:
         """Reject a CA leaf, and EC keys below P-256 anywhere in the verified *chain*."""
         if not chain:
             raise CertificateValidationError("the peer sent no certificate")
-        if is_ca_certificate(chain[0]):
+        try:
+            leaf_is_ca = is_ca_certificate(chain[0])
+            curves = [ec_curve_oid(der) for der in chain]
+        except Exception as e:  # OpenSSL parsed these already; a reader's error fails closed
+            raise CertificateValidationError(f"the peer's chain is malformed: {e!r}") from e
+        if leaf_is_ca:
             raise CertificateValidationError(
                 "validation policy: the leaf is a CA certificate (basicConstraints cA)"
             )
-        for der in chain:
-            try:
-                curve = ec_curve_oid(der)
-            except ValueError as e:
-                raise CertificateValidationError(f"the peer's chain is malformed: {e}") from e
+        for curve in curves:
             if curve is not None and curve not in _STRONG_CURVES:
                 raise CertificateValidationError(
                     f"validation policy: an EC key on curve {curve} (P-256 or larger needed)"
