@@ -17,6 +17,7 @@ shared by every backend and both clients.
 from __future__ import annotations
 
 import re
+import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -295,3 +296,23 @@ def test_intermediate_is_not_remembered_by_urllib3(
         with pytest.raises(urllib3.exceptions.SSLError, match=VERIFY_FAILED):
             pm.request("GET", url_of(leaf_only, case))
         assert pm.request("GET", url_of(full, case)).data == ROOT_BODY
+
+
+@pytest.mark.parametrize("case_name", ["leaf_is_ca", "eku_client_auth_only"])
+def test_io_before_the_handshake_is_still_checked(
+    backend: tls_adapter.Backend, servers: Servers, case_name: str
+) -> None:
+    """``wrap_socket(do_handshake_on_connect=False)`` then I/O: the library may finish the
+    handshake implicitly, and the policy's checks must still run before any data moves."""
+    case = misissued.case(case_name)
+    server = servers.server(case)
+    context = tls_adapter.urllib3.SSLContext(backend=backend)
+    context.load_verify_locations(cafile=servers.anchors(case))
+    port = server.base_url.rsplit(":", 1)[1]
+    with socket.create_connection((case.host, int(port)), timeout=10) as raw:
+        tls = context.wrap_socket(raw, server_hostname=case.host, do_handshake_on_connect=False)
+        with pytest.raises(ssl.SSLError, match=VERIFY_FAILED):
+            tls.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            tls.recv(1024)
+        tls.close()
+    assert not server.requests

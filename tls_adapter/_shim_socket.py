@@ -167,10 +167,20 @@ _TOKEN = object()
 
 
 def new_socket(
-    context: SSLContext, tls: TLSWrappedSocket, checks: WrapChecks, suppress_ragged_eofs: bool
+    context: SSLContext,
+    tls: TLSWrappedSocket,
+    checks: WrapChecks,
+    suppress_ragged_eofs: bool,
+    handshake_now: bool = True,
 ) -> SSLSocket:
-    """A :class:`SSLSocket` (for :meth:`tls_adapter.urllib3.SSLContext.wrap_socket`)."""
-    native = tls._stdlib_socket()
+    """A :class:`SSLSocket` (for :meth:`tls_adapter.urllib3.SSLContext.wrap_socket`).
+
+    The fast path (I/O straight on the backend's ``ssl.SSLSocket``) is taken only when
+    the handshake runs right away (*handshake_now*, as urllib3 always asks): a read
+    before an explicit handshake would let ``ssl`` finish it implicitly, past the
+    backend's own checks, so such sockets do their I/O through the backend.
+    """
+    native = tls._stdlib_socket() if handshake_now else None
     if native is not None:
         return _StdlibIOSocket(_TOKEN, context, tls, checks, suppress_ragged_eofs)._attach(native)
     return SSLSocket(_TOKEN, context, tls, checks, suppress_ragged_eofs)

@@ -601,7 +601,7 @@ class SSLContext:
             tls = context.wrap_socket(sock, checks.server_hostname, check_hostname=backend_check)
         except TLSError as e:
             raise ssl_error_from(e) from e
-        wrapped = new_socket(self, tls, checks, suppress_ragged_eofs)
+        wrapped = new_socket(self, tls, checks, suppress_ragged_eofs, do_handshake_on_connect)
         if do_handshake_on_connect:
             try:
                 wrapped.do_handshake()
