@@ -51,6 +51,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._errors import CertificateValidationError, ConfigurationError
+from ._system import find_system_ca
 from ._trust import TrustStore, pem_blocks
 from ._x509 import _oid, _tbs_fields, dns_name_matches, is_ca_certificate
 
@@ -85,8 +86,6 @@ def _sources(store: TrustStore) -> tuple[tuple[str, str | bytes], ...]:
     The system store is located as OpenSSL locates it (``SSL_CERT_FILE`` and
     ``SSL_CERT_DIR`` are honoured), when the context is built.
     """
-    from .backends._system import find_system_ca
-
     if store.kind == "system":
         found = find_system_ca()
         sources: list[tuple[str, str | bytes]] = []

@@ -62,9 +62,9 @@ from .._errors import (
     WantWriteError,
 )
 from .._policy import ChainPolicy, PeerCheck
+from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore
 from . import Capabilities
-from ._system import OS_VERIFIER, find_system_ca
 
 if TYPE_CHECKING:
     import socket

@@ -48,10 +48,10 @@ from utls import _utls as _core
 
 from .._ciphers import CipherSuite
 from .._errors import CertificateValidationError, RaggedEOF, TLSError, WantReadError
+from .._system import OS_VERIFIER
 from .._trust import Certificate, PrivateKey, TrustStore
 from . import Backend, Capabilities
 from . import _sslmodule as _engine
-from ._system import OS_VERIFIER
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer

@@ -83,6 +83,7 @@ from .._errors import (
     WantWriteError,
 )
 from .._policy import ChainPolicy
+from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore, pem_blocks
 from .._x509 import (
     _object_name,
@@ -93,7 +94,6 @@ from .._x509 import (
     dns_name_matches,
 )
 from . import Backend, Capabilities
-from ._system import OS_VERIFIER, find_system_ca
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer

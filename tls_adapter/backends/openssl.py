@@ -35,10 +35,10 @@ from .._errors import (
     WantWriteError,
 )
 from .._policy import PeerCheck, SecurityLevelGaps
+from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore
 from . import Backend, Capabilities
 from . import _sslmodule as _engine
-from ._system import OS_VERIFIER, find_system_ca
 
 if TYPE_CHECKING:
     import socket

@@ -63,9 +63,9 @@ from .._errors import (
     WantWriteError,
 )
 from .._policy import SecurityLevelGaps
+from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore, pem_blocks
 from . import Backend, Capabilities
-from ._system import OS_VERIFIER, find_system_ca
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer

@@ -31,10 +31,10 @@ from typing import Any
 import rtls
 
 from .._ciphers import CipherSuite
+from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore
 from . import Backend, Capabilities
 from . import _sslmodule as _engine
-from ._system import OS_VERIFIER, find_system_ca
 
 __all__ = ["BACKEND"]
 

@@ -8,7 +8,7 @@ pump in ``tls_adapter._socket``; nothing here touches a socket.
 How the configuration maps onto wolfSSL:
 
 * **Trust.** ``TrustStore.system()`` is the CA bundle and/or directory that
-  :func:`~tls_adapter.backends._system.find_system_ca` locates (OpenSSL's default paths,
+  :func:`~tls_adapter._system.find_system_ca` locates (OpenSSL's default paths,
   or ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when set), loaded once per context. Files,
   ``certifi``, directories (every certificate file in it, read when the context is built)
   and buffers are loaded as given. A certificate wolfSSL cannot parse (an unknown
@@ -62,11 +62,11 @@ from .._errors import (
     WantReadError,
 )
 from .._policy import ChainPolicy
+from .._system import find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore
 from . import Backend, Capabilities
 from . import _wolfssl_ffi as _ffi
 from ._ffi_buffer import FFIBuffer
-from ._system import find_system_ca
 
 if TYPE_CHECKING:
     pass

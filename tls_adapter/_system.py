@@ -15,7 +15,7 @@ import ssl
 import sys
 from dataclasses import dataclass
 
-from .._errors import ConfigurationError
+from ._errors import ConfigurationError
 
 __all__ = ["CA_FILE_CANDIDATES", "OS_VERIFIER", "SystemCALocations", "find_system_ca"]
 
