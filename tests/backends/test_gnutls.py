@@ -12,6 +12,7 @@ is in ``tests/test_interop_cli.py``.)
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import ssl
@@ -35,6 +36,7 @@ from tls_adapter import (
     TLSVersion,
 )
 
+from .. import misissued
 from ..peers import (
     PKI,
     buffer_pair,
@@ -563,6 +565,97 @@ def test_subject_common_name_is_never_matched(
         check_hostname=False,
     )
     handshake_buffers(client, server)
+
+
+# -- GnuTLS's own verifier at its strictest: key purpose and the MEDIUM profile ---------------
+# The backend also runs the core validation policy (tls_adapter._policy.ChainPolicy) after
+# the handshake, which refuses all of these chains anyway. To show that GnuTLS's verifier
+# refuses them by itself, inside the handshake, these tests switch the policy off on the one
+# context object they build (``context._policy = None``). That is only ever done here: the
+# policy is part of every backend's contract and no configuration can turn it off.
+def _served(case: misissued.Case, *, full: bool = False) -> TLSConfiguration:
+    chain = tls_adapter.Certificate.chain_from_buffer(
+        case.full_chain_pem if full else case.chain_pem
+    )
+    return TLSConfiguration(
+        certificate_chain=(chain, tls_adapter.PrivateKey.from_buffer(case.key_pem))
+    )
+
+
+def _without_policy(
+    context: tls_adapter.ClientContext | tls_adapter.ServerContext,
+) -> tls_adapter.ClientContext | tls_adapter.ServerContext:
+    assert getattr(context, "_policy", None) is not None  # it was on: now prove GnuTLS alone
+    context._policy = None  # type: ignore[union-attr]  # tests only, see above
+    return context
+
+
+@pytest.mark.parametrize(
+    ("case_name", "reason"),
+    [
+        (
+            "eku_client_auth_only",
+            r"does not match the intended purpose.*key purpose .*does not allow serverAuth "
+            r"\(1\.3\.6\.1\.5\.5\.7\.3\.1\)",
+        ),
+        ("leaf_rsa1024", r"insecure algorithm.*MEDIUM verification profile"),
+        ("intermediate_ec_p192", r"insecure algorithm.*MEDIUM verification profile"),
+        ("leaf_sha1_signature", r"insecure algorithm"),
+        ("ok_ecdsa_p256_with_intermediate", None),
+        ("ok_rsa2048_direct", None),
+        ("ok_leaf_without_eku", None),
+    ],
+)
+@pytest.mark.parametrize("check_hostname", [True, False])
+def test_gnutls_alone_refuses_wrong_key_purpose_and_weak_chains(
+    gnutls: tls_adapter.Backend, case_name: str, reason: str | None, check_hostname: bool
+) -> None:
+    """GnuTLS verifies for serverAuth under the MEDIUM profile (RSA >= 2048, no P-192, no
+    SHA-1), with or without the host name check; correct chains still pass."""
+    case = misissued.case(case_name)
+    client_context = _without_policy(
+        gnutls.client_context(
+            TLSConfiguration(trust_store=tls_adapter.TrustStore.from_buffer(case.anchors_pem))
+        )
+    )
+    assert isinstance(client_context, tls_adapter.ClientContext)
+    # A GnuTLS server: it loads RSA-1024 and SHA-1 chains that OpenSSL would refuse to.
+    client, server = buffer_pair(
+        client_context,
+        make_server_context(gnutls, _served(case)),
+        case.host,
+        check_hostname=check_hostname,
+    )
+    outcome = drive_handshake(client, server)
+    if reason is None:
+        assert outcome.client_error is None and outcome.client_done, outcome
+    else:
+        assert re.search(reason, failure_reason(outcome.client_error)), outcome.client_error
+        assert not outcome.client_done
+
+
+def test_gnutls_server_alone_refuses_a_client_certificate_without_client_auth(
+    gnutls: tls_adapter.Backend, openssl: tls_adapter.Backend, pki: PKI
+) -> None:
+    """A GnuTLS server verifies client chains for clientAuth: a serverAuth-only leaf fails."""
+    case = misissued.case("ok_ecdsa_p256_with_intermediate")  # its leaf: serverAuth only
+    server_context = _without_policy(
+        make_server_context(
+            gnutls,
+            TLSConfiguration(
+                certificate_chain=pki.server_chain,
+                trust_store=tls_adapter.TrustStore.from_buffer(case.anchors_pem),
+            ),
+        )
+    )
+    assert isinstance(server_context, tls_adapter.ServerContext)
+    client_config = _served(case, full=True).update(trust_store=pki.trust)
+    client, server = buffer_pair(openssl.client_context(client_config), server_context)
+    outcome = drive_handshake(client, server)
+    assert re.search(
+        r"key purpose .*does not allow clientAuth \(1\.3\.6\.1\.5\.5\.7\.3\.2\)",
+        failure_reason(outcome.server_error),
+    ), outcome.server_error
 
 
 # -- the system trust store -------------------------------------------------------------------

@@ -52,13 +52,22 @@ once control is back in Python. They hold no strong reference to the :class:`Ses
 a dropped session is freed (``gnutls_deinit``) at once by ``__del__``; :meth:`Session.close`
 does it explicitly.
 
-Certificate checks run inside the handshake, done by GnuTLS: ``gnutls_session_set_verify_cert``
-with NULL for chain-only, ``gnutls_session_set_verify_cert2`` with ``GNUTLS_DT_IP_ADDRESS``
-for IP literals, and for DNS names a verify function that calls
-``gnutls_certificate_verify_peers`` with the name and then also requires a dNSName
-subjectAltName (GnuTLS would otherwise fall back to the subject CN, which the OpenSSL-based
-backends never do). Failure raises :class:`VerifyError`, whose reason comes from
-``gnutls_certificate_verification_status_print``. A peer certificate GnuTLS refuses in
+Certificate checks run inside the handshake, done by GnuTLS at its strictest usable
+setting. Every verification is for a key purpose, ``GNUTLS_DT_KEY_PURPOSE_OID``: serverAuth
+when a client verifies a server, clientAuth when a server verifies a client (a leaf whose
+extendedKeyUsage lacks it fails, as does an intermediate's that lacks it; GnuTLS lets a leaf
+without the extension, or with anyExtendedKeyUsage, pass). And every verification runs
+under the MEDIUM verification profile (:data:`VERIFY_PROFILE_MEDIUM`: no RSA key under
+2048 bits, no EC key under 224 bits, no SHA-1 or MD5 signature), set with
+``gnutls_session_set_verify_cert`` since that one replaces the priority's profile. Then
+``gnutls_session_set_verify_cert2`` is installed with the key purpose alone for chain-only
+checks, or with ``GNUTLS_DT_IP_ADDRESS`` too for IP literals; for DNS names a verify
+function calls ``gnutls_certificate_verify_peers`` with the name and the key purpose and
+then also requires a dNSName subjectAltName (GnuTLS would otherwise fall back to the
+subject CN, which the OpenSSL-based backends never do). The typed data lives as long as
+the session. Failure raises :class:`VerifyError`, whose reason comes from
+``gnutls_certificate_verification_status_print``, plus which key purpose was required or
+what the profile requires. A peer certificate GnuTLS refuses in
 the handshake outside that verification (one it cannot parse, or whose keyUsage does not
 allow what the handshake does with its key, which GnuTLS checks when it uses the key)
 raises :class:`PeerCertificateError` (:data:`PEER_CERTIFICATE_ERRORS`).
@@ -89,6 +98,9 @@ from ._ffi_buffer import MemoryIO, MemoryTransport
 
 __all__ = [
     "DEFAULT_BASE",
+    "KP_TLS_WWW_CLIENT",
+    "KP_TLS_WWW_SERVER",
+    "VERIFY_PROFILE_MEDIUM",
     "CertRequest",
     "CipherSuite",
     "Credentials",
@@ -152,10 +164,11 @@ _PKCS_PLAIN = 1
 _SHUT_WR = 1
 _NAME_DNS = 1
 _CRT_X509 = 1
-_DT_DNS_HOSTNAME, _DT_IP_ADDRESS = 1, 4
+_DT_DNS_HOSTNAME, _DT_KEY_PURPOSE_OID, _DT_IP_ADDRESS = 1, 2, 4  # gnutls_vdata_types_t
 _SAN_DNSNAME = 1
 _E_SHORT_MEMORY_BUFFER = -51
 _STATUS_INVALID, _STATUS_UNEXPECTED_OWNER = 1 << 1, 1 << 14
+_STATUS_INSECURE_ALGORITHM, _STATUS_PURPOSE_MISMATCH = 1 << 8, 1 << 18
 _AL_WARNING, _AL_FATAL = 1, 2
 _A_CLOSE_NOTIFY = 0
 _A_HANDSHAKE_FAILURE = 40
@@ -165,6 +178,19 @@ _ALPN_SERVER_PRECEDENCE = 1 << 1
 _TLS1_3 = 5
 _KX_UNKNOWN = 0
 _STATUS_NOT_VERIFIED = 0xFFFFFFFF
+
+#: Key purposes (extendedKeyUsage OIDs; gnutls/x509.h ``GNUTLS_KP_TLS_WWW_*``) a peer's
+#: chain is verified for: a server's must allow serverAuth, a client's clientAuth.
+KP_TLS_WWW_SERVER = "1.3.6.1.5.5.7.3.1"
+KP_TLS_WWW_CLIENT = "1.3.6.1.5.5.7.3.2"
+_KEY_PURPOSE_NAMES = {KP_TLS_WWW_SERVER: "serverAuth", KP_TLS_WWW_CLIENT: "clientAuth"}
+#: ``GNUTLS_PROFILE_TO_VFLAGS(GNUTLS_PROFILE_MEDIUM)``: the verification profile of
+#: ``GNUTLS_SEC_PARAM_MEDIUM`` (112 bits): every key in the chain, the anchor's included,
+#: at least RSA-2048 or a 224-bit EC curve (P-192 and RSA-1024 fail; P-224 passes), and
+#: every signature below the anchor made with a hash of at least 112 bits of collision
+#: resistance (not SHA-1 or MD5). NORMAL's own profile is LOW (RSA-1024, P-192 pass).
+#: HIGH would also refuse RSA-2048, so MEDIUM is the strictest usable one.
+VERIFY_PROFILE_MEDIUM = 5 << 24
 
 _PROTOCOLS = {2: "TLSv1", 3: "TLSv1.1", 4: "TLSv1.2", 5: "TLSv1.3"}
 _VERSIONS = {  # name: (gnutls_protocol_t, priority keyword)
@@ -280,7 +306,6 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {  # name: (restype, argtypes)
     "gnutls_session_set_verify_cert2": (None, [_vp, ctypes.POINTER(_TypedVData), _uint, _uint]),
     "gnutls_session_set_verify_function": (None, [_vp, _SESSION_FUNC]),
     "gnutls_session_get_verify_cert_status": (_uint, [_vp]),
-    "gnutls_certificate_verify_peers2": (_int, [_vp, ctypes.POINTER(_uint)]),
     "gnutls_certificate_verify_peers": (
         _int,
         [_vp, ctypes.POINTER(_TypedVData), _uint, ctypes.POINTER(_uint)],
@@ -432,18 +457,33 @@ def _check(result: Any, context: str) -> int:
     return rc
 
 
-def _status_text(status: int) -> str:
+def _status_text(status: int, purpose: str | None = None) -> str:
+    """GnuTLS's text for a verification *status*, and what our settings add to it: which
+    key purpose the chain was verified for, and what the verification profile requires."""
     lib = load()
     if status == _STATUS_NOT_VERIFIED:
         return "no certificate was verified"
     out = _Datum()
     rc = lib.c.gnutls_certificate_verification_status_print(status, _CRT_X509, ctypes.byref(out), 0)
     if rc < 0 or not out.data:
-        return f"verification status 0x{status:x}"
-    try:
-        return ctypes.string_at(out.data, out.size).decode(errors="replace").strip()
-    finally:
-        lib.free(out.data)
+        text = f"verification status 0x{status:x}"
+    else:
+        try:
+            text = ctypes.string_at(out.data, out.size).decode(errors="replace").strip()
+        finally:
+            lib.free(out.data)
+    if status & _STATUS_PURPOSE_MISMATCH and purpose is not None:
+        name = _KEY_PURPOSE_NAMES.get(purpose, purpose)
+        text += (
+            f" The certificate's key purpose (extendedKeyUsage, of the leaf or of an "
+            f"intermediate CA) does not allow {name} ({purpose})."
+        )
+    if status & _STATUS_INSECURE_ALGORITHM:
+        text += (
+            " (GnuTLS's MEDIUM verification profile requires RSA keys of at least 2048 "
+            "bits, EC keys of at least 224 bits and no SHA-1 or MD5 signatures.)"
+        )
+    return text
 
 
 class _InBuffer:
@@ -918,16 +958,19 @@ def _transport_callbacks(t: _Transport, c: Any) -> tuple[Any, Any, Any]:
     return _PUSH_FUNC(push), _PULL_FUNC(pull), _PULL_TIMEOUT_FUNC(pull_timeout)
 
 
-def _optional_cert_verifier(t: _Transport, c: Any) -> Callable[[int | None], int]:
-    """Verify a client certificate if one was sent. (GnuTLS's auto-verification also
-    rejects a missing certificate, which is wrong for ``CertRequest.REQUEST``.)"""
+def _optional_cert_verifier(t: _Transport, c: Any, vdata: Any) -> Callable[[int | None], int]:
+    """Verify a client certificate, for the key purpose in *vdata*, if one was sent.
+    (GnuTLS's auto-verification also rejects a missing certificate, which is wrong for
+    ``CertRequest.REQUEST``.)"""
 
     def verify(ptr: int | None) -> int:
         try:
             count, status = ctypes.c_uint(), ctypes.c_uint()
             if not c.gnutls_certificate_get_peers(ptr, ctypes.byref(count)) or not count.value:
                 return 0
-            rc = int(c.gnutls_certificate_verify_peers2(ptr, ctypes.byref(status)))
+            rc = int(
+                c.gnutls_certificate_verify_peers(ptr, vdata, len(vdata), ctypes.byref(status))
+            )
             if rc < 0:
                 return rc
             t.verify_status = status.value
@@ -939,18 +982,16 @@ def _optional_cert_verifier(t: _Transport, c: Any) -> Callable[[int | None], int
     return verify
 
 
-def _hostname_verifier(
-    t: _Transport, c: Any, vdata: _TypedVData, host: str
-) -> Callable[[int | None], int]:
-    """GnuTLS's own check of the chain and the DNS name, made as strict as OpenSSL's: the
-    name must also match a dNSName subjectAltName by OpenSSL's rules (no fallback to the
-    subject CN, no partial wildcards such as ``f*.example.org``)."""
+def _hostname_verifier(t: _Transport, c: Any, vdata: Any, host: str) -> Callable[[int | None], int]:
+    """GnuTLS's own check of the chain, the DNS name and the key purpose (*vdata*), made as
+    strict as OpenSSL's: the name must also match a dNSName subjectAltName by OpenSSL's
+    rules (no fallback to the subject CN, no partial wildcards such as ``f*.example.org``)."""
 
     def verify(ptr: int | None) -> int:
         try:
             status = ctypes.c_uint()
             rc = int(
-                c.gnutls_certificate_verify_peers(ptr, ctypes.byref(vdata), 1, ctypes.byref(status))
+                c.gnutls_certificate_verify_peers(ptr, vdata, len(vdata), ctypes.byref(status))
             )
             if rc < 0:
                 return rc
@@ -1038,6 +1079,8 @@ class Session(MemoryIO):
         self._rbuf = ctypes.create_string_buffer(0)
         self._t = _Transport()
         self._keep: list[Any] = []  # C data GnuTLS points to for the session's lifetime
+        #: The key purpose the peer's chain is verified for (see :meth:`_verify_data`).
+        self.key_purpose = KP_TLS_WWW_CLIENT if server_side else KP_TLS_WWW_SERVER
         if server_side and server_hostname is not None:
             raise ValueError("server_hostname is for client sessions")
         if not server_side and (sni_callback is not None or client_cert != CertRequest.NONE):
@@ -1085,14 +1128,43 @@ class Session(MemoryIO):
             self._keep.append(hook)
             c.gnutls_handshake_set_post_client_hello_function(h, hook)
 
+    def _verify_data(self, c: Any, h: int, *names: tuple[int, bytes]) -> Any:
+        """Prepare verification: the profile, and the typed data to verify for.
+
+        Sets :data:`VERIFY_PROFILE_MEDIUM` on the session and returns a C array of
+        ``gnutls_typed_vdata_st``: *names* (``(GNUTLS_DT_*, value)``), then
+        ``GNUTLS_DT_KEY_PURPOSE_OID`` with :attr:`key_purpose`, all kept alive with the
+        session (GnuTLS keeps the pointers). The caller then installs the verification
+        (``gnutls_session_set_verify_cert2`` or a verify function using the array).
+
+        ``gnutls_session_set_verify_cert`` is what sets the profile: it *replaces* the
+        profile the priority string set (NORMAL's LOW), where ``..._verify_cert2`` and
+        ``gnutls_certificate_set_verify_flags`` would OR the two profile numbers into
+        another profile. Its NULL-hostname verification is replaced by the caller.
+        """
+        c.gnutls_session_set_verify_cert(h, None, VERIFY_PROFILE_MEDIUM)
+        items = [*names, (_DT_KEY_PURPOSE_OID, self.key_purpose.encode("ascii"))]
+        vdata = (_TypedVData * len(items))()
+        for slot, (kind, value) in zip(vdata, items, strict=True):
+            if kind == _DT_IP_ADDRESS:  # raw bytes, with their size
+                buf = ctypes.create_string_buffer(value, len(value))
+                size = len(value)
+            else:  # a NUL-terminated string: size 0
+                buf, size = ctypes.create_string_buffer(value), 0
+            slot.type, slot.data, slot.size = kind, ctypes.cast(buf, ctypes.c_void_p), size
+            self._keep.append(buf)
+        self._keep.append(vdata)
+        return vdata
+
     def _client_auth(self, c: Any, h: int, verify: VerifyMode, client_cert: CertRequest) -> None:
         c.gnutls_certificate_server_set_request(h, int(client_cert))
         if client_cert == CertRequest.NONE or verify == VerifyMode.NONE:
             return
+        vdata = self._verify_data(c, h)
         if client_cert == CertRequest.REQUIRE:
-            c.gnutls_session_set_verify_cert(h, None, 0)
+            c.gnutls_session_set_verify_cert2(h, vdata, len(vdata), 0)
         else:
-            func = _SESSION_FUNC(_optional_cert_verifier(self._t, c))
+            func = _SESSION_FUNC(_optional_cert_verifier(self._t, c, vdata))
             self._keep.append(func)
             c.gnutls_session_set_verify_function(h, func)
 
@@ -1116,21 +1188,19 @@ class Session(MemoryIO):
             name = hostname.encode("ascii" if hostname.isascii() else "idna")
             _check(c.gnutls_server_name_set(h, _NAME_DNS, name, len(name)), "set SNI")
             if verify == VerifyMode.HOSTNAME:
-                cname = ctypes.create_string_buffer(name)
-                vdata = _TypedVData(_DT_DNS_HOSTNAME, ctypes.cast(cname, ctypes.c_void_p), 0)
+                vdata = self._verify_data(c, h, (_DT_DNS_HOSTNAME, name))
                 host = name.decode("ascii").lower().rstrip(".")
                 func = _SESSION_FUNC(_hostname_verifier(self._t, c, vdata, host))
-                self._keep += [cname, vdata, func]
+                self._keep.append(func)
                 c.gnutls_session_set_verify_function(h, func)
                 return
         elif ip is not None and verify == VerifyMode.HOSTNAME:  # IP literal: no SNI
-            raw = ctypes.create_string_buffer(ip, len(ip))
-            vdata = _TypedVData(_DT_IP_ADDRESS, ctypes.cast(raw, ctypes.c_void_p), len(ip))
-            self._keep += [raw, vdata]
-            c.gnutls_session_set_verify_cert2(h, ctypes.byref(vdata), 1, 0)
+            vdata = self._verify_data(c, h, (_DT_IP_ADDRESS, ip))
+            c.gnutls_session_set_verify_cert2(h, vdata, len(vdata), 0)
             return
         if verify != VerifyMode.NONE:
-            c.gnutls_session_set_verify_cert(h, None, 0)
+            vdata = self._verify_data(c, h)
+            c.gnutls_session_set_verify_cert2(h, vdata, len(vdata), 0)
 
     # -- buffers ---------------------------------------------------------------------
 
@@ -1288,7 +1358,7 @@ class Session(MemoryIO):
             status = self._t.verify_status
             if status is None:
                 status = int(c.gnutls_session_get_verify_cert_status(h))
-            exc = VerifyError(rc, status, _status_text(status), sent)
+            exc = VerifyError(rc, status, _status_text(status, self.key_purpose), sent)
         elif rc in PEER_CERTIFICATE_ERRORS and not self._done:
             exc = PeerCertificateError(rc, context, sent)
         elif rc == E_PREMATURE_TERMINATION:

@@ -15,7 +15,13 @@ How the configuration maps onto GnuTLS:
   loaded as given.
 * **Verification** runs inside the handshake and is done by GnuTLS itself: the chain
   and dates always (unless ``validate_certificates=False``), plus the DNS name or IP
-  address when the client checks the hostname. IP literals are never sent as SNI. A
+  address when the client checks the hostname. IP literals are never sent as SNI.
+  GnuTLS runs at its strictest usable setting: it verifies the chain for the key
+  purpose of the peer's role (extendedKeyUsage serverAuth for servers, clientAuth for
+  client certificates) under its MEDIUM verification profile (no RSA key under 2048
+  bits, no EC key under 224 bits, no SHA-1 or MD5 signature; HIGH would refuse
+  RSA-2048). The backend-neutral validation policy then checks the presented chain as
+  well (what GnuTLS lets pass: a leaf with only anyExtendedKeyUsage, P-224, ...). A
   peer certificate GnuTLS refuses outside that verification (one it cannot parse, or a
   keyUsage that does not allow the handshake's use of its key) is a
   :class:`CertificateValidationError` too.
@@ -502,6 +508,9 @@ def _capabilities() -> Capabilities:
             "versions, ciphers and ALPN keep their values",
             "host names are matched by GnuTLS against the subjectAltName only (its "
             "fallback to the subject CN is switched off, as with OpenSSL)",
+            "GnuTLS verifies for the peer's key purpose (serverAuth, or clientAuth for "
+            "client certificates) under its MEDIUM verification profile (RSA >= 2048 "
+            "bits, EC >= 224 bits, no SHA-1/MD5), before the validation policy runs",
         ),
     )
 
