@@ -57,7 +57,6 @@ _BACKEND_COLUMNS = (
     ("Native socket", 6),
     ("Cipher control", 7),
     ("System trust", 18),
-    ("Notes", 40),
 )
 
 
@@ -121,6 +120,23 @@ def _versions(versions: tuple[Any, ...]) -> str:
     )
 
 
+def _notes(notes: list[tuple[str, list[str]]]) -> nodes.Element:
+    """Each backend's notes under the table: a wide notes column made rows a screen tall."""
+    container = nodes.container(classes=["tls-adapter-backend-notes"])
+    container += nodes.rubric("", "Notes on each backend")
+    for name, items in notes:
+        heading = nodes.paragraph()
+        heading += nodes.literal(name, name)
+        container += heading
+        bullets = nodes.bullet_list()
+        for text in items:
+            item = nodes.list_item()
+            item += _paragraph(text)
+            bullets += item
+        container += bullets
+    return container
+
+
 class BackendsDirective(SphinxDirective):
     """``.. tls-adapter-backends::`` -- the capability matrix, computed now."""
 
@@ -133,6 +149,7 @@ class BackendsDirective(SphinxDirective):
         # The table depends on the machine, not on the source: rebuild it every time.
         self.env.note_reread()
         rows: list[list[nodes.entry]] = []
+        notes: list[tuple[str, list[str]]] = []
         for status in backend_status():
             name = _cell(status.name, literal=True)
             if status.backend is None:
@@ -157,15 +174,16 @@ class BackendsDirective(SphinxDirective):
                     _cell(_yes_no(caps.native_socket)),
                     _cell(caps.cipher_control),
                     _cell(caps.system_trust),
-                    _cell(list(caps.notes)),
                 ]
             )
+            if caps.notes:
+                notes.append((status.name, list(caps.notes)))
         where = (
             f"Python {platform.python_version()} on {platform.system() or sys.platform} "
             f"{platform.machine()}".strip()
         )
         title = f"Backends as found when these docs were built ({where})"
-        return [_table(_BACKEND_COLUMNS, rows, title)]
+        return [_table(_BACKEND_COLUMNS, rows, title), _notes(notes)]
 
 
 class OptionalMarkdownDirective(SphinxDirective):
