@@ -5,6 +5,10 @@ A backend subclasses :class:`ClientContext`, :class:`ServerContext` and
 default ``wrap_socket`` drives the backend's buffer over the socket with the generic
 pump in ``_socket.py``. A backend whose library drives sockets natively (OpenSSL
 through ``ssl``) overrides ``wrap_socket`` to return its own ``TLSWrappedSocket``.
+
+:class:`TLSWrappedSocket` is defined in ``_wrapped_socket.py`` and re-exported here, so
+that ``_socket.py`` can subclass it without importing this module (which imports
+``_socket.py``).
 """
 
 from __future__ import annotations
@@ -17,19 +21,20 @@ import socket as _socket
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING
 
 from ._ciphers import CipherSuite
 from ._config import TLSConfiguration
 from ._enums import NextProtocol, TLSVersion
 from ._errors import SecurityWarning
+from ._socket import BufferSocket
+from ._wrapped_socket import TLSWrappedSocket
+from ._wrapped_socket import _SocketSurface as _SocketSurface  # noqa: PLC0414 (re-export)
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
 __all__ = ["ClientContext", "ServerContext", "TLSWrappedBuffer", "TLSWrappedSocket"]
-
-_S = TypeVar("_S", bound="_SocketSurface")
 
 _quiet_insecure: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "tls_adapter_quiet_insecure", default=False
@@ -146,8 +151,6 @@ class ClientContext(abc.ABC):
             match the certificate against it; chain validation is unaffected. (For
             integrations that match names themselves, like urllib3's ``assert_hostname``.)
         """
-        from ._socket import BufferSocket
-
         buffer = self.wrap_buffers(server_hostname, check_hostname=check_hostname)
         return BufferSocket._create(socket, buffer)
 
@@ -171,8 +174,6 @@ class ServerContext(abc.ABC):
 
     def wrap_socket(self, socket: _socket.socket) -> TLSWrappedSocket:
         """Wrap an accepted ``SOCK_STREAM`` socket; call ``do_handshake()`` next."""
-        from ._socket import BufferSocket
-
         return BufferSocket._create(socket, self.wrap_buffers())
 
     @abc.abstractmethod
@@ -252,230 +253,3 @@ class TLSWrappedBuffer(abc.ABC):
     @abc.abstractmethod
     def getpeercert(self) -> bytes | None:
         """The peer's leaf certificate as DER, or ``None`` if it sent none."""
-
-
-class _SocketLike(Protocol):
-    """What :class:`_SocketSurface` forwards to: a socket, or a TLS socket."""
-
-    @property
-    def family(self) -> int: ...
-    @property
-    def type(self) -> int: ...
-    @property
-    def proto(self) -> int: ...
-    def fileno(self) -> int: ...
-    def getpeername(self) -> Any: ...
-    def getsockname(self) -> Any: ...
-    def getsockopt(self, *args: Any) -> Any: ...
-    def setsockopt(self, *args: Any) -> None: ...
-    def shutdown(self, how: int) -> None: ...
-    def close(self) -> None: ...
-    def detach(self) -> int: ...
-
-
-class _SocketSurface:
-    """The plain-socket half of a TLS socket, forwarded to ``_sock``.
-
-    Shared by :class:`TLSWrappedSocket` (``_sock`` is the TCP socket) and the urllib3
-    shim's ``SSLSocket`` (``_sock`` is the backend's :class:`TLSWrappedSocket`). Closing
-    is deferred while :meth:`makefile` objects are open (``_io_refs``), as in
-    :mod:`socket`; the subclass provides ``settimeout``/``gettimeout``.
-    """
-
-    _sock: _SocketLike
-    _io_refs: int
-    _closed: bool
-
-    def settimeout(self, value: float | None) -> None:
-        """Set the timeout for each whole operation (``None`` blocks, ``0`` is non-blocking)."""
-        raise NotImplementedError
-
-    def gettimeout(self) -> float | None:
-        """The current timeout."""
-        raise NotImplementedError
-
-    def setblocking(self, flag: bool) -> None:
-        """``True`` is ``settimeout(None)``, ``False`` is ``settimeout(0.0)``."""
-        self.settimeout(None if flag else 0.0)
-
-    def getblocking(self) -> bool:
-        """Whether the socket blocks (a timeout counts as blocking)."""
-        return self.gettimeout() != 0.0
-
-    # -- plain socket surface ----------------------------------------------------------
-    def fileno(self) -> int:
-        """The underlying file descriptor (readiness there says nothing about TLS buffers)."""
-        return self._sock.fileno()
-
-    def getpeername(self) -> Any:
-        """The remote address."""
-        return self._sock.getpeername()
-
-    def getsockname(self) -> Any:
-        """The local address."""
-        return self._sock.getsockname()
-
-    def getsockopt(self, *args: Any) -> Any:
-        """Forwarded to the underlying socket."""
-        return self._sock.getsockopt(*args)
-
-    def setsockopt(self, *args: Any) -> None:
-        """Forwarded to the underlying socket."""
-        self._sock.setsockopt(*args)
-
-    @property
-    def family(self) -> int:
-        """The socket family."""
-        return self._sock.family
-
-    @property
-    def type(self) -> int:
-        """The socket type (always ``SOCK_STREAM``)."""
-        return self._sock.type
-
-    @property
-    def proto(self) -> int:
-        """The socket protocol."""
-        return self._sock.proto
-
-    def shutdown(self, how: int) -> None:
-        """Shut down one or both directions of the TCP connection (no ``close_notify``)."""
-        self._sock.shutdown(how)
-
-    def makefile(
-        self,
-        mode: str = "r",
-        buffering: int | None = None,
-        *,
-        encoding: str | None = None,
-        errors: str | None = None,
-        newline: str | None = None,
-    ) -> Any:
-        """A file object over the TLS stream, as :meth:`socket.socket.makefile`."""
-        return _socket.socket.makefile(  # type: ignore[call-overload]
-            self,
-            mode,
-            buffering,
-            encoding=encoding,
-            errors=errors,
-            newline=newline,
-        )
-
-    def _decref_socketios(self) -> None:
-        if self._io_refs > 0:
-            self._io_refs -= 1
-        if self._closed:
-            self.close()
-
-    def close(self) -> None:
-        """Close the socket (deferred while file objects from :meth:`makefile` are open)."""
-        self._closed = True
-        if self._io_refs <= 0:
-            self._real_close()
-
-    def _real_close(self) -> None:
-        self._sock.close()
-
-    def detach(self) -> int:
-        """Detach and return the file descriptor; the TLS state is lost."""
-        self._closed = True
-        return self._sock.detach()
-
-    def __enter__(self: _S) -> _S:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class TLSWrappedSocket(_SocketSurface, abc.ABC):
-    """A TLS connection over a socket, with the socket API. Made by a context.
-
-    Call :meth:`do_handshake` first. Timeouts apply to each whole operation;
-    a timeout raises :class:`socket.timeout` (:class:`TimeoutError`). On a non-blocking
-    socket, operations that cannot progress raise :class:`WantReadError` or
-    :class:`WantWriteError`. :meth:`close` closes the TCP connection without
-    ``close_notify`` (like :mod:`ssl`); :meth:`unwrap` closes TLS cleanly first.
-    """
-
-    _sock: _socket.socket
-    _io_refs: int
-    _closed: bool
-
-    def __init__(self) -> None:
-        raise TypeError("TLSWrappedSocket objects are made by context.wrap_socket()")
-
-    def _init_socket(self, sock: _socket.socket, *, checked: bool = False) -> None:
-        if not checked and sock.type != _socket.SOCK_STREAM:
-            raise ValueError("only SOCK_STREAM sockets can carry TLS")
-        self._sock = sock
-        self._io_refs = 0
-        self._closed = False
-
-    # -- TLS ----------------------------------------------------------------------------
-    @property
-    @abc.abstractmethod
-    def context(self) -> ClientContext | ServerContext:
-        """The context this socket was made from."""
-
-    @abc.abstractmethod
-    def do_handshake(self) -> None:
-        """Run the handshake, including certificate and hostname validation."""
-
-    @abc.abstractmethod
-    def cipher(self) -> CipherSuite | int | None:
-        """The negotiated cipher suite, or ``None`` before the handshake."""
-
-    @abc.abstractmethod
-    def negotiated_protocol(self) -> NextProtocol | bytes | None:
-        """The ALPN protocol agreed on, or ``None``."""
-
-    @abc.abstractmethod
-    def negotiated_tls_version(self) -> TLSVersion | None:
-        """The TLS version in use, or ``None`` before the handshake."""
-
-    @abc.abstractmethod
-    def getpeercert(self) -> bytes | None:
-        """The peer's leaf certificate as DER, or ``None``."""
-
-    @abc.abstractmethod
-    def unwrap(self) -> _socket.socket:
-        """Close TLS cleanly (exchange ``close_notify``) and return the plain socket."""
-
-    # -- I/O ----------------------------------------------------------------------------
-    @abc.abstractmethod
-    def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        """Receive up to *bufsize* bytes; ``b""`` at a clean end of stream."""
-
-    @abc.abstractmethod
-    def recv_into(self, buffer: Buffer, nbytes: int = 0, flags: int = 0) -> int:
-        """Receive into *buffer*; returns the count (0 at a clean end of stream)."""
-
-    @abc.abstractmethod
-    def send(self, data: Buffer, flags: int = 0) -> int:
-        """Send some of *data*; returns how many bytes were taken."""
-
-    @abc.abstractmethod
-    def sendall(self, data: Buffer, flags: int = 0) -> None:
-        """Send all of *data*."""
-
-    @abc.abstractmethod
-    def settimeout(self, value: float | None) -> None:
-        """Set the timeout for each whole operation (``None`` blocks, ``0`` is non-blocking)."""
-
-    @abc.abstractmethod
-    def gettimeout(self) -> float | None:
-        """The current timeout."""
-
-    def _stdlib_socket(self) -> Any:
-        """The :class:`ssl.SSLSocket` doing this connection's I/O, or ``None``.
-
-        Only a backend that drives sockets with :mod:`ssl` itself returns one. Its
-        exceptions are :mod:`ssl`'s (untranslated), so only code that wants exactly
-        those may use it: the urllib3 shim reads and writes through it directly.
-        """
-        return None
-
-    def __repr__(self) -> str:
-        state = "closed" if self._closed else f"fd={self._sock.fileno()}"
-        return f"<{type(self).__name__} {state}>"

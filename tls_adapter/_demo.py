@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._api import ServerContext, TLSWrappedSocket
-from ._cli import (
+from ._cli_output import (
     _describe,
     _import_requests,
     _last_negotiated,

@@ -53,13 +53,17 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from ._api import ClientContext, ServerContext, TLSWrappedBuffer, TLSWrappedSocket
 from ._ciphers import CipherSuite
 from ._enums import NextProtocol, TLSVersion
 from ._errors import RaggedEOF, TLSError, WantReadError, WantWriteError
+from ._wrapped_socket import TLSWrappedSocket
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
+
+    # For annotations only: ``_api`` imports this module (its default ``wrap_socket``
+    # returns a BufferSocket), so this module must not import ``_api`` at run time.
+    from ._api import ClientContext, ServerContext, TLSWrappedBuffer
 
 __all__ = ["BufferSocket"]
 
