@@ -1,10 +1,13 @@
 """The PEP 543 buffer shared by the backends written over our own ctypes bindings.
 
-``_gnutls_ffi.Session`` and ``_wolfssl_ffi.Session`` expose the same sans-I/O surface
-(``receive``/``peek``/``consume``, ``handshake``, ``read``/``write``, negotiated state);
-:class:`FFIBuffer` turns that surface into a :class:`~tls_adapter.TLSWrappedBuffer`. A
-backend subclasses it and supplies its error boundary (``_translate``), how to send
-``close_notify`` (``_send_close_notify``) and its version names (``_versions``).
+``_gnutls_ffi.Session`` and ``_wolfssl_ffi.Session`` expose the same sans-I/O surface,
+written down once as the :class:`FFISession` protocol (``receive``/``peek``/``consume``,
+``handshake``, ``read``/``write``, ``close_notify``, negotiated state);
+:class:`FFIBuffer` turns that surface into a :class:`~tls_adapter.TLSWrappedBuffer`
+(on :class:`~._buffer_kit.BufferBase`, which supplies back-pressure and ``readinto``).
+A backend subclasses it and supplies only its error classes (:class:`FFIErrors`, whose
+:meth:`~FFIErrors.translate` is the backend's one error boundary) and its version names
+(``_versions``).
 
 Neither library enforces the whole validation policy, so a context that validates its
 peer carries a :class:`~tls_adapter._policy.ChainPolicy` (``_policy``) and the buffer
@@ -17,23 +20,28 @@ failure every call raises the same :class:`~tls_adapter.CertificateValidationErr
 
 from __future__ import annotations
 
-import abc
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, ClassVar
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
-from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer
+from .._api import ClientContext, ServerContext, ServerName
 from .._ciphers import CipherSuite, cipher_suite_from_int
 from .._enums import NextProtocol, TLSVersion, protocol_from_bytes
-from .._errors import CertificateValidationError, WantWriteError
+from .._errors import (
+    CertificateValidationError,
+    ConfigurationError,
+    RaggedEOF,
+    TLSError,
+    WantReadError,
+)
 from .._policy import ChainPolicy
+from ._buffer_kit import RECORD, BufferBase
+from ._server import SNICallbackError, raise_sni_failure
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer, Self
 
-__all__ = ["FFIBuffer", "MemoryIO", "MemoryTransport"]
-
-_HIGH_WATER = 256 * 1024
+__all__ = ["FFIBuffer", "FFIErrors", "FFISession", "MemoryIO", "MemoryTransport"]
 
 
 class MemoryTransport:
@@ -54,9 +62,44 @@ class MemoryTransport:
 
 
 class MemoryIO:
-    """The sans-I/O half of a ctypes session: ciphertext in and out of its ``_t``."""
+    """The library-independent half of a ctypes session.
+
+    Ciphertext in and out of its ``_t``; the session's handle (``_handle``, ``None`` once
+    :meth:`close` freed it); whether the handshake is done (``_done``); and the fatal
+    error that killed it (``_fatal``), raised again by every later operation.
+    """
 
     _t: MemoryTransport
+    _handle: int | None
+    _done: bool
+    _fatal: BaseException | None
+
+    @property
+    def handle(self) -> int:
+        """The library's session pointer (ValueError once closed)."""
+        if self._handle is None:
+            raise ValueError("session is closed")
+        return self._handle
+
+    @property
+    def handshake_done(self) -> bool:
+        """Whether the handshake completed."""
+        return self._done
+
+    def _raise_if_dead(self) -> None:
+        if self._fatal is not None:
+            raise self._fatal.with_traceback(None)
+
+    def close(self) -> None:
+        """Free the library's session; idempotent. Sends nothing."""
+        raise NotImplementedError
+
+    def __del__(self) -> None:
+        # No module globals here: they may be gone at interpreter shutdown.
+        try:  # noqa: SIM105
+            self.close()
+        except Exception:
+            pass
 
     def receive(self, data: bytes | bytearray | memoryview) -> None:
         """Queue bytes that arrived from the peer; ``b""`` records the transport's EOF."""
@@ -84,23 +127,134 @@ class MemoryIO:
         return len(self._t.incoming)
 
 
-class FFIBuffer(TLSWrappedBuffer):
+class FFISession(Protocol):
+    """The contract of a ctypes binding's ``Session``, which :class:`FFIBuffer` drives.
+
+    Every operation that needs peer data raises the binding's *want-read* exception;
+    a fatal failure kills the session (every later operation raises it again).
+    """
+
+    @property
+    def handshake_done(self) -> bool:
+        """Whether the handshake completed."""
+
+    def receive(self, data: bytes | bytearray | memoryview) -> None:
+        """Queue bytes from the peer; ``b""`` records the transport's EOF."""
+
+    def peek(self, n: int = -1) -> bytes:
+        """Up to *n* (all if negative) outgoing bytes, without removing them."""
+
+    def consume(self, n: int) -> None:
+        """Drop the first *n* outgoing bytes."""
+
+    def outgoing_len(self) -> int:
+        """Bytes waiting to be sent to the peer."""
+
+    def incoming_len(self) -> int:
+        """Received bytes the library has not taken yet."""
+
+    def handshake(self) -> None:
+        """Advance the handshake until it completes (nothing once it has)."""
+
+    def read(self, n: int = 16384) -> bytes:
+        """Up to *n* decrypted bytes; ``b""`` once the peer's close_notify arrived."""
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Encrypt all of *data* into the outgoing buffer; returns ``len(data)``."""
+
+    def close_notify(self) -> None:
+        """Queue this side's close_notify (idempotent; nothing on a dead session)."""
+
+    def pending(self) -> int:
+        """Decrypted bytes the library holds, readable without input."""
+
+    def cipher_suite_id(self) -> int | None:
+        """IANA id of the negotiated suite, or None."""
+
+    def alpn(self) -> bytes | None:
+        """The negotiated ALPN protocol, or None."""
+
+    def version(self) -> str | None:
+        """``"TLSv1.2"``, ``"TLSv1.3"``, ... once the handshake is done, else None."""
+
+    def server_name(self) -> str | None:
+        """Servers: the SNI host name the client sent, or None."""
+
+    def peer_certificate_der(self) -> bytes | None:
+        """The peer's leaf certificate (DER), or None."""
+
+    def peer_certificate_chain_der(self) -> list[bytes]:
+        """The certificates the peer presented (DER, leaf first)."""
+
+    def close(self) -> None:
+        """Free the library's session; idempotent."""
+
+
+class FFIErrors:
+    """A binding's exception classes, and the one boundary that translates them.
+
+    :param backend: the backend's name, for messages.
+    :param want_read: raised when more peer data is needed.
+    :param ragged_eof: the transport closed without close_notify.
+    :param certificate: the peer's certificate was refused; each has a ``reason``.
+    :param failure: any other failure of the library (or of the arguments it was given).
+
+    The certificate and EOF classes are caught before *failure*, so they may subclass it.
+    """
+
+    def __init__(
+        self,
+        backend: str,
+        *,
+        want_read: type[Exception],
+        ragged_eof: type[Exception],
+        certificate: tuple[type[Exception], ...],
+        failure: tuple[type[Exception], ...],
+    ) -> None:
+        self.backend = backend
+        self.want_read = want_read
+        self.ragged_eof = ragged_eof
+        self.certificate = certificate
+        self.failure = failure
+
+    @contextlib.contextmanager
+    def translate(self, building: str | None = None) -> Iterator[None]:
+        """Turn the binding's exceptions into tls_adapter's, chaining the original.
+
+        With *building* (what is being built, for the message), every failure is a
+        :class:`ConfigurationError`: the context (or connection) cannot be made as asked.
+        """
+        try:
+            yield
+        except self.want_read as e:
+            raise WantReadError(str(e) or "more data from the network is needed") from e
+        except self.ragged_eof as e:
+            raise RaggedEOF("the peer closed the connection without a TLS close_notify") from e
+        except self.certificate as e:
+            raise CertificateValidationError(getattr(e, "reason", None) or str(e)) from e
+        except SNICallbackError as e:
+            raise_sni_failure(e)
+        except self.failure as e:
+            if building is not None:
+                raise ConfigurationError(
+                    f"the {self.backend} backend cannot {building}: {e}"
+                ) from e
+            raise TLSError(str(e)) from e
+
+
+class FFIBuffer(BufferBase[ClientContext | ServerContext]):
     """A TLS connection over memory buffers: one ctypes-driven session."""
 
-    #: The backend's error boundary (``_translate()`` of its module).
-    _translate: ClassVar[Callable[[], AbstractContextManager[None]]]
+    #: The backend's error classes; ``_errors.translate()`` is its error boundary.
+    _errors: ClassVar[FFIErrors]
     #: The library's version names (``"TLSv1.3"``, ...) mapped to ours.
     _versions: ClassVar[dict[str, TLSVersion]]
 
-    _context: ClientContext | ServerContext
-    _session: Any
+    _session: FFISession
     _peer_closed: bool
     _name: ServerName | None
     _policy: ChainPolicy | None
     _policy_failure: CertificateValidationError | None
-
-    def __init__(self) -> None:
-        raise TypeError("buffers are made by context.wrap_buffers()")
 
     @classmethod
     def _new(
@@ -117,20 +271,11 @@ class FFIBuffer(TLSWrappedBuffer):
         self._policy_failure = None
         return self
 
-    @abc.abstractmethod
-    def _send_close_notify(self) -> None:
-        """Queue this side's ``close_notify``."""
-
-    @property
-    def context(self) -> ClientContext | ServerContext:
-        """The context this connection was made from."""
-        return self._context
-
     def do_handshake(self) -> None:
         """Run the handshake, including certificate and hostname validation."""
         if self._policy_failure is not None:
             raise self._policy_failure
-        with type(self)._translate():
+        with self._errors.translate():
             self._session.handshake()
         policy = self._policy
         if policy is not None:
@@ -153,46 +298,37 @@ class FFIBuffer(TLSWrappedBuffer):
             return b""
         if self._policy is not None:
             self.do_handshake()
-        with type(self)._translate():
+        with self._errors.translate():
             data: bytes = self._session.read(amt)
         if not data:
             self._peer_closed = True
         return data
-
-    def readinto(self, buffer: Buffer, amt: int) -> int:
-        """Like :meth:`read`, into *buffer*; 0 after the peer's close_notify."""
-        view = memoryview(buffer).cast("B")
-        data = self.read(min(amt, view.nbytes))
-        view[: len(data)] = data
-        return len(data)
 
     def write(self, buf: Buffer) -> int:
         """Encrypt *buf*; raises :class:`WantWriteError` while 256 KiB of output is unsent."""
         view = memoryview(buf).cast("B")
         if not view.nbytes:
             return 0
-        room = _HIGH_WATER - self._session.outgoing_len()
-        if room <= 0:
-            raise WantWriteError("send the buffered outgoing data first")
+        admitted = self._admit(view)
         if self._policy is not None:
             self.do_handshake()
-        with type(self)._translate():
-            return int(self._session.write(view[: max(room, 16384)]))
+        with self._errors.translate():
+            return int(self._session.write(admitted))
 
     def shutdown(self) -> None:
         """Send ``close_notify``; raises :class:`WantReadError` until the peer's arrives.
 
         Application data still arriving before the peer's ``close_notify`` is discarded.
         """
-        with type(self)._translate():
-            self._send_close_notify()
+        with self._errors.translate():
+            self._session.close_notify()
             while not self._peer_closed:
-                if not self._session.read(16384):
+                if not self._session.read(RECORD):
                     self._peer_closed = True
 
     def receive_from_network(self, data: Buffer) -> None:
         """Feed ciphertext from the network; ``b""`` signals transport EOF."""
-        with type(self)._translate():
+        with self._errors.translate():
             self._session.receive(memoryview(data).cast("B"))
 
     def peek_outgoing(self, amt: int) -> bytes:

@@ -1014,8 +1014,11 @@ def _hostname_verifier(t: _Transport, c: Any, vdata: Any, host: str) -> Callable
 def _sni_hook(wself: weakref.ref[Session]) -> Callable[[int | None], int]:
     def hook(ptr: int | None) -> int:
         sess = wself()
-        if sess is None or sess._sni_callback is None:
+        # Once per connection: after a HelloRetryRequest the second ClientHello runs the
+        # hook again, and the credentials chosen the first time stay set.
+        if sess is None or sess._sni_callback is None or sess._sni_called:
             return 0
+        sess._sni_called = True
         try:
             new = sess._sni_callback(sess, sess.server_name())
             if new is not None:
@@ -1045,11 +1048,11 @@ class Session(MemoryIO):
     :param alpn_protocols: ALPN ids in preference order; at most 8 of 1..31 bytes each (a
         GnuTLS 3.7 limit, :class:`ValueError` otherwise). Servers choose by their own order.
     :param client_cert: servers: a :class:`CertRequest`.
-    :param sni_callback: servers: called as ``cb(session, server_name_or_None)`` once the
-        ClientHello is parsed; return new :class:`Credentials` to switch certificates, or
-        None. If it raises, the handshake fails, a fatal alert is queued (the exception's
-        ``.alert`` if it is a :class:`GnuTLSError` that has one, else handshake_failure),
-        and :meth:`handshake` re-raises the exception.
+    :param sni_callback: servers: called as ``cb(session, server_name_or_None)`` once per
+        connection, after the (first) ClientHello is parsed; return new :class:`Credentials`
+        to switch certificates, or None. If it raises, the handshake fails, a fatal alert
+        is queued (the exception's ``.alert`` if it is a :class:`GnuTLSError` that has one,
+        else handshake_failure), and :meth:`handshake` re-raises the exception.
     :raises ValueError: inconsistent arguments. :raises GnuTLSError: GnuTLS refused them.
     """
 
@@ -1073,6 +1076,7 @@ class Session(MemoryIO):
         self.server_side = server_side
         self.server_hostname = server_hostname
         self._sni_callback = sni_callback
+        self._sni_called = False
         self._credentials = [credentials]  # keeps every credential set on the session alive
         self._done = self._bye_sent = False
         self._fatal: BaseException | None = None
@@ -1210,20 +1214,8 @@ class Session(MemoryIO):
 
     # -- TLS operations --------------------------------------------------------------
 
-    @property
-    def handle(self) -> int:
-        """The ``gnutls_session_t`` (ValueError once closed)."""
-        if self._handle is None:
-            raise ValueError("session is closed")
-        return self._handle
-
-    @property
-    def handshake_done(self) -> bool:
-        """Whether the handshake completed."""
-        return self._done
-
-    def handshake(self) -> bool:
-        """Advance the handshake; True once complete.
+    def handshake(self) -> None:
+        """Advance the handshake until it completes.
 
         :raises WantRead: input is needed (send the outgoing data first: :meth:`peek`).
         :raises VerifyError: the peer certificate failed verification.
@@ -1234,7 +1226,7 @@ class Session(MemoryIO):
         """
         self._raise_if_dead()
         if self._done:
-            return True
+            return
         c, h = self._lib.c, self.handle
         while True:
             before = len(self._t.incoming)
@@ -1242,7 +1234,7 @@ class Session(MemoryIO):
             self._after_call(rc, "handshake")
             if rc == E_SUCCESS:
                 self._done = True
-                return True
+                return
             if rc in (E_AGAIN, E_INTERRUPTED):
                 if 0 < len(self._t.incoming) < before:
                     continue
@@ -1288,7 +1280,7 @@ class Session(MemoryIO):
         """
         self.handshake()
         if self._bye_sent:
-            raise GnuTLSError(E_INVALID_SESSION, "write after bye()")
+            raise GnuTLSError(E_INVALID_SESSION, "write after close_notify()")
         buf = bytes(data)
         total, off, stalls = len(buf), 0, 0
         keep = ctypes.c_char_p(buf)  # points into buf without copying
@@ -1310,7 +1302,7 @@ class Session(MemoryIO):
                 self._fail(rc, "write")
         return total
 
-    def bye(self) -> None:
+    def close_notify(self) -> None:
         """Queue a close_notify (``gnutls_bye(GNUTLS_SHUT_WR)``). Idempotent; does nothing
         on a session that failed fatally."""
         if self._bye_sent or self._fatal is not None:
@@ -1321,10 +1313,6 @@ class Session(MemoryIO):
         _check(rc, "bye")
 
     # -- failures --------------------------------------------------------------------
-
-    def _raise_if_dead(self) -> None:
-        if self._fatal is not None:
-            raise self._fatal.with_traceback(None)
 
     def _after_call(self, rc: int, context: str) -> None:
         """Re-raise an exception a callback stashed during the last C call."""
@@ -1433,14 +1421,7 @@ class Session(MemoryIO):
         return chain[0] if chain else None
 
     def close(self) -> None:
-        """``gnutls_deinit``; idempotent. Sends nothing (see :meth:`bye`)."""
+        """``gnutls_deinit``; idempotent. Sends nothing (see :meth:`close_notify`)."""
         handle, self._handle = self._handle, None
         if handle is not None:
             self._lib.c.gnutls_deinit(handle)
-
-    def __del__(self) -> None:
-        # No module globals (contextlib) here: they may be gone at interpreter shutdown.
-        try:  # noqa: SIM105
-            self.close()
-        except Exception:
-            pass

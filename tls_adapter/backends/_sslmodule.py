@@ -26,6 +26,10 @@ Theory of operation
   the buffer, so nothing waits forever.
 * Sockets go through the generic pump (``_socket.BufferSocket``) unless the flavour
   says its library drives sockets natively and correctly (only the stdlib does).
+* What is not specific to this API shape comes from the backend kit: server
+  preconditions, the ``sni_callback`` runner with its derived contexts and key errors
+  from ``_server.py``, the buffer template (back-pressure, ``readinto``) from
+  ``_buffer_kit.py``.
 """
 
 from __future__ import annotations
@@ -35,15 +39,9 @@ import ssl
 import threading
 import weakref
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from .._api import (
-    ClientContext,
-    ServerContext,
-    ServerName,
-    TLSWrappedBuffer,
-    TLSWrappedSocket,
-)
+from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer, TLSWrappedSocket
 from .._ciphers import (
     DEFAULT_CIPHER_LIST,
     TLS13_CIPHER_SUITES,
@@ -65,6 +63,16 @@ from .._policy import ChainPolicy, PeerCheck
 from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore
 from . import Capabilities
+from ._buffer_kit import BufferBase
+from ._server import (
+    SNICallbackError,
+    SNIDispatch,
+    check_server_configuration,
+    key_error,
+    key_password,
+    park,
+    raise_parked,
+)
 
 if TYPE_CHECKING:
     import socket
@@ -80,7 +88,6 @@ __all__ = [
     "build_server_native",
 ]
 
-_HIGH_WATER = 256 * 1024
 #: ``Certificate.public_bytes`` format for DER (``_ssl.ENCODING_DER``; ``ssl`` does not
 #: re-export it, and utls uses the same value).
 _ENCODING_DER = 2
@@ -163,7 +170,7 @@ class Flavour:
     def load_chain(self, ctx: Any, chain: tuple[tuple[Certificate, ...], PrivateKey]) -> None:
         """Load a certificate chain and key from memory (never a plaintext key file)."""
         certs, key = chain
-        password = chain_password(key)
+        password = key_password(key, self.name)
         ctx.load_cert_chain(b"".join(c.to_pem() for c in certs), key.to_pem(), password)
 
     def load_system_trust(self, ctx: Any, purpose: ssl.Purpose) -> None:
@@ -288,22 +295,14 @@ def describe(exc: BaseException) -> str:
     return str(exc)
 
 
-def chain_password(key: PrivateKey) -> bytes | None:
-    """The key's password for loading (``None`` if unencrypted); bad input is refused."""
-    try:
-        return key.password_bytes()
-    except (TypeError, ValueError) as e:
-        raise ConfigurationError(f"cannot use the private key: {e}") from e
-
-
 # -- building the native context --------------------------------------------------------
-def _chain_error(e: BaseException, key: PrivateKey) -> ConfigurationError:
+_MISMATCH = ("KEY_VALUES_MISMATCH", "key values mismatch", "KeyMismatch")
+
+
+def _chain_error(flavour: Flavour, e: BaseException, key: PrivateKey) -> ConfigurationError:
     text = describe(e)
-    if any(m in text for m in ("KEY_VALUES_MISMATCH", "key values mismatch", "KeyMismatch")):
-        return ConfigurationError("the private key does not match the leaf certificate")
-    if key.encrypted:
-        return ConfigurationError("cannot decrypt the private key: wrong password?")
-    return ConfigurationError(f"cannot load the certificate chain or key: {text}")
+    mismatch = any(m in text for m in _MISMATCH)
+    return key_error(flavour.name, text, encrypted=key.encrypted, mismatch=mismatch)
 
 
 def _load_chain(
@@ -312,7 +311,7 @@ def _load_chain(
     try:
         flavour.load_chain(ctx, chain)
     except flavour.load_errors as e:
-        raise _chain_error(e, chain[1]) from e
+        raise _chain_error(flavour, e, chain[1]) from e
 
 
 def _check_native(flavour: Flavour, ctx: Any, server_side: bool, config: TLSConfiguration) -> None:
@@ -320,7 +319,7 @@ def _check_native(flavour: Flavour, ctx: Any, server_side: bool, config: TLSConf
         flavour.check_native(ctx, server_side)
     except flavour.load_errors as e:
         if config.certificate_chain is not None:
-            raise _chain_error(e, config.certificate_chain[1]) from e
+            raise _chain_error(flavour, e, config.certificate_chain[1]) from e
         raise ConfigurationError(
             f"the {flavour.name} backend rejected the configuration: {describe(e)}"
         ) from e
@@ -455,31 +454,14 @@ def build_client_native(flavour: Flavour, config: TLSConfiguration, check_hostna
 
 def build_server_native(flavour: Flavour, config: TLSConfiguration) -> Any:
     """The native server context for *config*, built by *flavour*'s library."""
-    if config.sni_callback is not None and not flavour.sni_callback:
-        raise ConfigurationError(
-            f"the {flavour.name} backend cannot run an sni_callback on a server "
-            "(the library never calls it); drop sni_callback"
-        )
-    if config.trust_store is not None and not flavour.client_auth:
-        raise ConfigurationError(
-            f"the {flavour.name} backend cannot require client certificates on a server "
-            "(trust_store on a server configuration); drop trust_store or use another backend"
-        )
-    if config.certificate_chain is None and config.sni_callback is None:
-        raise ConfigurationError(
-            "a server configuration needs a certificate_chain (or an sni_callback that "
-            "supplies one)"
-        )
+    check_server_configuration(
+        config, flavour.name, sni_callback=flavour.sni_callback, client_auth=flavour.client_auth
+    )
     ctx = flavour.new_native(True, config)
     flavour.harden(ctx, True)
     _configure_versions_and_ciphers(flavour, ctx, config)
     _configure_alpn(flavour, ctx, config)
     if config.trust_store is not None:
-        if not config.validate_certificates:
-            raise ConfigurationError(
-                f"the {flavour.name} backend cannot require client certificates without "
-                "validating them; drop trust_store or keep validate_certificates=True"
-            )
         ctx.verify_mode = ssl.CERT_REQUIRED
         flavour.strict_verification(ctx)
         _load_trust(flavour, ctx, config.trust_store, ssl.Purpose.CLIENT_AUTH)
@@ -593,39 +575,26 @@ class SSLModuleServerContext(ServerContext):
         super().__init__(configuration)
         self._native = build_server_native(self._flavour, configuration)
         self._policy = self._flavour.peer_check(configuration, True)
-        self._derived: dict[TLSConfiguration, SSLModuleServerContext] = {}
-        self._lock = threading.Lock()
+        self._sni: SNIDispatch[SSLModuleServerContext] | None = None
         if configuration.sni_callback is not None:
+            self._sni = SNIDispatch(configuration, type(self))
             self._flavour.install_sni_callback(self._native, self._on_sni)
 
-    def _context_for(self, config: TLSConfiguration) -> SSLModuleServerContext:
-        with self._lock:
-            ctx = self._derived.get(config)
-            if ctx is None:
-                if len(self._derived) >= 64:
-                    self._derived.pop(next(iter(self._derived)))
-                ctx = self._derived[config] = type(self)(config.update(sni_callback=None))
-            return ctx
-
     def _on_sni(self, obj: Any, server_name: str | None, native: Any) -> int | None:
+        """The library's SNI hook: the shared runner; a failure is parked for do_handshake()."""
         owner_ref = getattr(obj, "_tls_adapter_owner", None)
         if owner_ref is None:
             owner_ref = getattr(_handshaking, "owner", None)
         owner = owner_ref() if owner_ref is not None else None
-        callback = self._configuration.sni_callback
-        assert callback is not None
+
+        def switch(derived: SSLModuleServerContext) -> None:
+            obj.context = derived._native
+
+        assert self._sni is not None
         try:
-            name = server_name.encode("ascii").decode("idna") if server_name else None
-            new = callback(owner, name, self._configuration)
-            if not isinstance(new, TLSConfiguration):
-                raise TypeError(
-                    f"sni_callback must return a TLSConfiguration, not {type(new).__name__}"
-                )
-            if new != self._configuration:
-                obj.context = self._context_for(new)._native
-        except Exception as e:  # reported by do_handshake(), never into the library
-            if owner is not None:
-                owner._callback_error = e
+            self._sni.run(owner, server_name, switch)
+        except SNICallbackError as e:  # never into the library
+            park(owner, e)
             return int(ssl.ALERT_DESCRIPTION_INTERNAL_ERROR)
         return None
 
@@ -646,20 +615,10 @@ class SSLModuleServerContext(ServerContext):
 _Context = SSLModuleClientContext | SSLModuleServerContext
 
 
-def raise_callback_error(owner: Any, exc: TLSError) -> NoReturn:
-    """Raise the error an SNI callback left on *owner* (a buffer or socket), else *exc*."""
-    error = owner._callback_error
-    if error is not None:
-        owner._callback_error = None
-        raise TLSError(f"sni_callback failed: {error!r}") from error
-    raise exc
-
-
 # -- connections ------------------------------------------------------------------------
-class SSLModuleBuffer(TLSWrappedBuffer):
+class SSLModuleBuffer(BufferBase[_Context]):
     """A TLS connection over memory buffers: the library's ``SSLObject`` and two BIOs."""
 
-    _context: _Context
     _flavour: Flavour
     _obj: Any
     _incoming: ssl.MemoryBIO
@@ -670,9 +629,6 @@ class SSLModuleBuffer(TLSWrappedBuffer):
     _shutdown_sent: bool
     _name: ServerName | None
     _policy_failure: CertificateValidationError | None
-
-    def __init__(self) -> None:
-        raise TypeError("buffers are made by context.wrap_buffers()")
 
     @classmethod
     def _create(
@@ -702,11 +658,6 @@ class SSLModuleBuffer(TLSWrappedBuffer):
             self._obj._tls_adapter_owner = weakref.ref(self)
         return self
 
-    @property
-    def context(self) -> _Context:
-        """The context this connection was made from."""
-        return self._context
-
     def do_handshake(self) -> None:
         """Run the handshake, including certificate and hostname validation."""
         if self._policy_failure is not None:
@@ -721,8 +672,9 @@ class SSLModuleBuffer(TLSWrappedBuffer):
             raise
         except WantWriteError:
             raise
-        except TLSError as e:
-            raise_callback_error(self, e)
+        except TLSError:
+            raise_parked(self)
+            raise
         finally:
             _handshaking.owner = None
         policy = self._context._policy
@@ -762,22 +714,19 @@ class SSLModuleBuffer(TLSWrappedBuffer):
 
     def readinto(self, buffer: Buffer, amt: int) -> int:
         """Like :meth:`read`, into *buffer*; 0 after the peer's close_notify."""
-        if self._flavour.read_into:
-            self._before_io()
+        if not self._flavour.read_into:
+            return super().readinto(buffer, amt)
+        self._before_io()
+        try:
             try:
-                try:
-                    return cast(int, self._obj.read(amt, buffer))
-                except Exception:
-                    with self._flavour.translate():
-                        raise
-            except TLSError as e:
-                if self._at_clean_close(e):
-                    return 0
-                raise
-        view = memoryview(buffer).cast("B")
-        data = self.read(min(amt, view.nbytes))
-        view[: len(data)] = data
-        return len(data)
+                return cast(int, self._obj.read(amt, buffer))
+            except Exception:
+                with self._flavour.translate():
+                    raise
+        except TLSError as e:
+            if self._at_clean_close(e):
+                return 0
+            raise
 
     def _at_clean_close(self, e: TLSError) -> bool:
         if isinstance(e.__cause__, ssl.SSLZeroReturnError):
@@ -790,13 +739,10 @@ class SSLModuleBuffer(TLSWrappedBuffer):
 
     def write(self, buf: Buffer) -> int:
         """Encrypt *buf*; raises :class:`WantWriteError` while 256 KiB of output is unsent."""
-        room = _HIGH_WATER - self.outgoing_bytes_buffered()
-        if room <= 0:
-            raise WantWriteError("send the buffered outgoing data first")
+        admitted = self._admit(memoryview(buf).cast("B"))
         self._before_io()
-        view = memoryview(buf).cast("B")
         try:
-            return int(self._obj.write(view[: max(room, 16384)]))
+            return int(self._obj.write(admitted))
         except Exception:
             with self._flavour.translate():
                 raise

@@ -788,18 +788,6 @@ class Session(MemoryIO):
 
     # -- TLS operations --------------------------------------------------------------
 
-    @property
-    def handle(self) -> int:
-        """The ``WOLFSSL*`` (ValueError once closed)."""
-        if self._handle is None:
-            raise ValueError("session is closed")
-        return self._handle
-
-    @property
-    def handshake_done(self) -> bool:
-        """Whether the handshake completed."""
-        return self._done
-
     def handshake(self) -> None:
         """Advance the handshake until it completes.
 
@@ -854,7 +842,7 @@ class Session(MemoryIO):
             self._fail(rc, "write")
         return rc
 
-    def shutdown(self) -> None:
+    def close_notify(self) -> None:
         """Queue a close_notify (``wolfSSL_shutdown``). Idempotent; does nothing on a session
         that failed fatally."""
         if self._shutdown_sent or self._fatal is not None:
@@ -868,10 +856,6 @@ class Session(MemoryIO):
                 raise WolfSSLError(error, "shutdown")
 
     # -- failures --------------------------------------------------------------------
-
-    def _raise_if_dead(self) -> None:
-        if self._fatal is not None:
-            raise self._fatal.with_traceback(None)
 
     def _after_call(self) -> None:
         """Re-raise an exception a callback stashed during the last C call."""
@@ -963,16 +947,9 @@ class Session(MemoryIO):
             c.wolfSSL_X509_free(x509)
 
     def close(self) -> None:
-        """``wolfSSL_free``; idempotent. Sends nothing (see :meth:`shutdown`)."""
+        """``wolfSSL_free``; idempotent. Sends nothing (see :meth:`close_notify`)."""
         handle, self._handle = self._handle, None
         if handle is not None:
             if self._context._sessions is not None:
                 self._context._sessions.pop(handle, None)
             self._lib.c.wolfSSL_free(handle)
-
-    def __del__(self) -> None:
-        # No module globals here: they may be gone at interpreter shutdown.
-        try:  # noqa: SIM105
-            self.close()
-        except Exception:
-            pass

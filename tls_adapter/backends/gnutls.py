@@ -49,37 +49,23 @@ Errors are translated at one boundary, :func:`_translate`.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
-import weakref
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer
 from .._ciphers import DEFAULT_CIPHER_LIST, CipherSuite, cipher_suite_from_int
 from .._config import TLSConfiguration
 from .._enums import TLSVersion, protocol_bytes, version_rank
-from .._errors import (
-    CertificateValidationError,
-    ConfigurationError,
-    RaggedEOF,
-    TLSError,
-    WantReadError,
-)
+from .._errors import ConfigurationError
 from .._policy import ChainPolicy
 from .._trust import Certificate, PrivateKey, TrustStore
 from . import Backend, Capabilities
 from . import _gnutls_ffi as _ffi
-from ._ffi_buffer import FFIBuffer
-
-if TYPE_CHECKING:
-    pass
+from ._ffi_buffer import FFIBuffer, FFIErrors
+from ._server import SNIDispatch, check_server_configuration, key_error, key_password
 
 __all__ = ["BACKEND", "GnuTLSBuffer", "GnuTLSClientContext", "GnuTLSServerContext"]
 
 _NAME = "gnutls"
-_MAX_DERIVED = 64
 _TLS13 = 5  # gnutls_protocol_t of TLS 1.3
 _E_KEY_MISMATCH = -60  # GNUTLS_E_CERTIFICATE_KEY_MISMATCH
 #: Our versions, lowest first, with GnuTLS's protocol number and the ffi's name.
@@ -93,33 +79,15 @@ _BY_NAME = {name: version for version, (_, name) in _VERSIONS.items()}
 _ALPN_MAX_PROTOCOLS, _ALPN_MAX_NAME = 8, 31
 
 
-class _SNICallbackError(Exception):
-    """Carries an exception out of the SNI hook, through GnuTLS, to :func:`_translate`."""
-
-
-# -- the error boundary -----------------------------------------------------------------
-@contextlib.contextmanager
-def _translate(building: str | None = None) -> Iterator[None]:
-    """Turn the ffi's exceptions into tls_adapter's, chaining the original.
-
-    With *building* (what is being built, for the message), every failure is a
-    :class:`ConfigurationError`: the context (or connection) cannot be made as asked.
-    """
-    try:
-        yield
-    except _ffi.WantRead as e:
-        raise WantReadError(str(e) or "more data from the network is needed") from e
-    except _ffi.RaggedEOFError as e:
-        raise RaggedEOF("the peer closed the connection without a TLS close_notify") from e
-    except (_ffi.VerifyError, _ffi.PeerCertificateError) as e:
-        raise CertificateValidationError(e.reason) from e
-    except _SNICallbackError as e:
-        cause = e.__cause__
-        raise TLSError(f"sni_callback failed: {cause!r}") from cause
-    except (_ffi.GnuTLSError, ValueError) as e:
-        if building is not None:
-            raise ConfigurationError(f"the {_NAME} backend cannot {building}: {e}") from e
-        raise TLSError(str(e)) from e
+#: The error boundary: the binding's exceptions, translated once.
+_ERRORS = FFIErrors(
+    _NAME,
+    want_read=_ffi.WantRead,
+    ragged_eof=_ffi.RaggedEOFError,
+    certificate=(_ffi.VerifyError, _ffi.PeerCertificateError),
+    failure=(_ffi.GnuTLSError, ValueError),
+)
+_translate = _ERRORS.translate
 
 
 # -- building: versions and ciphers -----------------------------------------------------
@@ -285,26 +253,14 @@ def _load_chain(
     the server's list of acceptable CAs names its issuer (GnuTLS's own rule).
     """
     certs, key = chain
-    try:
-        password = key.password_bytes()
-    except (TypeError, ValueError) as e:
-        raise ConfigurationError(f"the {_NAME} backend cannot use the private key: {e}") from e
+    password = key_password(key, _NAME)
     try:
         credentials.load_cert_chain_mem(
             b"".join(c.to_pem() for c in certs), key.to_pem(), password, always_send=client
         )
     except _ffi.GnuTLSError as e:
-        if e.code == _E_KEY_MISMATCH:
-            raise ConfigurationError(
-                f"the {_NAME} backend: the private key does not match the leaf certificate"
-            ) from e
-        if key.encrypted:
-            raise ConfigurationError(
-                f"the {_NAME} backend cannot decrypt the private key: wrong password?"
-            ) from e
-        raise ConfigurationError(
-            f"the {_NAME} backend cannot load the certificate chain or key: {e}"
-        ) from e
+        mismatch = e.code == _E_KEY_MISMATCH
+        raise key_error(_NAME, str(e), encrypted=key.encrypted, mismatch=mismatch) from e
 
 
 # -- contexts ---------------------------------------------------------------------------
@@ -367,16 +323,7 @@ class GnuTLSServerContext(ServerContext):
         super().__init__(configuration)
         self._policy = ChainPolicy.for_context(configuration, _NAME, server_side=True)
         config = self._configuration
-        if config.certificate_chain is None and config.sni_callback is None:
-            raise ConfigurationError(
-                "a server configuration needs a certificate_chain (or an sni_callback that "
-                "supplies one)"
-            )
-        if config.trust_store is not None and not config.validate_certificates:
-            raise ConfigurationError(
-                f"the {_NAME} backend cannot require client certificates without validating "
-                "them; drop trust_store or keep validate_certificates=True"
-            )
+        check_server_configuration(config, _NAME)
         self._alpn = _check_alpn(config)
         if config.trust_store is not None:
             self._client_cert, self._verify = _ffi.CertRequest.REQUIRE, _ffi.VerifyMode.CHAIN
@@ -390,65 +337,22 @@ class GnuTLSServerContext(ServerContext):
             _load_trust(self._credentials, config.trust_store)
         if config.certificate_chain is not None:
             _load_chain(self._credentials, config.certificate_chain, client=False)
-        self._derived: dict[TLSConfiguration, GnuTLSServerContext] = {}
-        self._lock = threading.Lock()
+        self._sni: SNIDispatch[GnuTLSServerContext] | None = None
+        if config.sni_callback is not None:
+            self._sni = SNIDispatch(config, type(self))
 
-    def _context_for(self, config: TLSConfiguration) -> GnuTLSServerContext:
-        with self._lock:
-            ctx = self._derived.get(config)
-            if ctx is None:
-                if len(self._derived) >= _MAX_DERIVED:
-                    self._derived.pop(next(iter(self._derived)))
-                ctx = type(self)(config.update(sni_callback=None))
-                self._derived[config] = ctx
-            return ctx
-
-    def _on_sni(
-        self,
-        owner: weakref.ref[GnuTLSBuffer],
-        session: _ffi.Session,
-        server_name: str | None,
+    def _switch(
+        self, session: _ffi.Session, derived: GnuTLSServerContext
     ) -> _ffi.Credentials | None:
-        """GnuTLS's post-ClientHello hook: run the user's callback, maybe switch chains."""
-        callback = self._configuration.sni_callback
-        assert callback is not None
-        try:
-            name = server_name
-            if name:
-                with contextlib.suppress(UnicodeError):  # not an A-label: pass it as received
-                    name = name.encode("ascii").decode("idna")
-            new = callback(owner(), name, self._configuration)
-            if not isinstance(new, TLSConfiguration):
-                raise TypeError(
-                    f"sni_callback must return a TLSConfiguration, not {type(new).__name__}"
-                )
-            if new == self._configuration:
-                return None
-            derived = self._context_for(new)
-            if (derived._client_cert, derived._verify) != (self._client_cert, self._verify):
-                session.set_client_cert_policy(derived._client_cert, derived._verify)
-            return derived._credentials
-        except Exception as e:  # through GnuTLS to do_handshake(), never lost
-            raise _SNICallbackError("sni_callback failed") from e
+        """Point *session* at *derived*'s credentials and client-certificate policy."""
+        if (derived._client_cert, derived._verify) != (self._client_cert, self._verify):
+            session.set_client_cert_policy(derived._client_cert, derived._verify)
+        return derived._credentials
 
     def wrap_buffers(self) -> TLSWrappedBuffer:
         """A new in-memory server connection (a GnuTLS session over memory buffers)."""
-        config = self._configuration
         buffer = GnuTLSBuffer._new(self, self._policy)
-        hook = None
-        if config.sni_callback is not None:
-            owner = weakref.ref(buffer)
-            called = False
-
-            def hook(session: _ffi.Session, server_name: str | None) -> _ffi.Credentials | None:
-                # Once per connection: after a HelloRetryRequest the second ClientHello
-                # runs the hook again, and the credentials chosen the first time stay set.
-                nonlocal called
-                if called:
-                    return None
-                called = True
-                return self._on_sni(owner, session, server_name)
-
+        hook = None if self._sni is None else self._sni.hook(buffer, self._switch)
         with _translate("start a server connection"):
             buffer._session = _ffi.Session(
                 self._credentials,
@@ -466,12 +370,8 @@ class GnuTLSServerContext(ServerContext):
 class GnuTLSBuffer(FFIBuffer):
     """A TLS connection over memory buffers: one GnuTLS session with custom transport."""
 
-    _translate = staticmethod(_translate)
+    _errors = _ERRORS
     _versions = _BY_NAME
-    _session: _ffi.Session
-
-    def _send_close_notify(self) -> None:
-        self._session.bye()
 
 
 # -- the backend ------------------------------------------------------------------------

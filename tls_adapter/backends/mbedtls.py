@@ -94,6 +94,8 @@ from .._x509 import (
     dns_name_matches,
 )
 from . import Backend, Capabilities
+from ._buffer_kit import RECORD, BufferBase
+from ._server import check_server_configuration, key_error, key_password
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -102,8 +104,6 @@ __all__ = ["BACKEND"]
 
 _IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-_RECORD = 16384  # the largest plaintext fragment of a TLS record
-_HIGH_WATER = 256 * 1024  # unsent ciphertext beyond which write() takes nothing
 _MAX_STEPS = 1000  # handshake steps per call before we call it a library bug
 _SNIFF_LIMIT = 1 << 20  # handshake bytes inspected at most
 _OVER = _mtls.HandshakeStep.HANDSHAKE_OVER
@@ -396,7 +396,7 @@ def _decrypt_pkcs8(pem: bytes, password: bytes | None) -> bytes:
     try:
         key = serialization.load_pem_private_key(pem, password)
     except (TypeError, ValueError):
-        raise ConfigurationError("cannot decrypt the private key: wrong password?") from None
+        raise key_error("mbedtls", encrypted=True) from None
     return key.private_bytes(
         serialization.Encoding.DER,
         serialization.PrivateFormat.PKCS8,
@@ -405,10 +405,7 @@ def _decrypt_pkcs8(pem: bytes, password: bytes | None) -> bytes:
 
 
 def _native_key(key: PrivateKey) -> _mpk.CipherBase:
-    try:
-        password = key.password_bytes()
-    except (TypeError, ValueError) as e:
-        raise ConfigurationError(f"cannot use the private key: {e}") from e
+    password = key_password(key, "mbedtls")
     data = key.to_pem()
     if data.lstrip().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----"):
         data, password = _decrypt_pkcs8(data, password), None
@@ -423,11 +420,9 @@ def _native_key(key: PrivateKey) -> _mpk.CipherBase:
     except _mexc.TLSError as e:
         # A wrong password often decrypts to garbage that fails to parse (0x3D00) rather
         # than to PK_PASSWORD_MISMATCH, so any failure of an encrypted key says so.
-        if _code(e) in _E_PK_PASSWORD or password is not None:
-            raise ConfigurationError("cannot decrypt the private key: wrong password?") from None
-        raise ConfigurationError(
-            f"the mbedtls backend cannot load the private key (mbedTLS error 0x{_code(e):04X})"
-        ) from None
+        encrypted = _code(e) in _E_PK_PASSWORD or password is not None
+        detail = None if encrypted else f"mbedTLS error 0x{_code(e):04X}"
+        raise key_error("mbedtls", detail, encrypted=encrypted) from None
     return native
 
 
@@ -445,7 +440,7 @@ def _native_chain(
     except (_mexc.TLSError, ValueError, TypeError):
         matches = False
     if not matches:
-        raise ConfigurationError("the private key does not match the leaf certificate")
+        raise key_error("mbedtls", encrypted=key.encrypted, mismatch=True)
     return crts, native_key
 
 
@@ -744,15 +739,7 @@ class MbedTLSServerContext(ServerContext):
 
     def __init__(self, configuration: TLSConfiguration) -> None:
         super().__init__(configuration)
-        if configuration.sni_callback is not None:
-            raise _refuse("sni_callback", "python-mbedtls does not implement SNI callbacks")
-        if configuration.certificate_chain is None:
-            raise ConfigurationError("a server configuration needs a certificate_chain")
-        if configuration.trust_store is not None and not configuration.validate_certificates:
-            raise _refuse(
-                "trust_store with validate_certificates=False",
-                "it cannot require client certificates without validating them",
-            )
+        check_server_configuration(configuration, "mbedtls", sni_callback=False)
         self._native = _Native(configuration, server=True)
         self._policy = ChainPolicy.for_context(configuration, "mbedtls", server_side=True)
 
@@ -762,10 +749,9 @@ class MbedTLSServerContext(ServerContext):
 
 
 # -- connections ------------------------------------------------------------------------
-class MbedTLSBuffer(TLSWrappedBuffer):
+class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
     """One TLS connection: python-mbedtls's buffer object, driven safely (see the module docs)."""
 
-    _context: MbedTLSClientContext | MbedTLSServerContext
     _native: _Native
     _mb: Any  # mbedtls.tls.TLSWrappedBuffer
     _name: ServerName | None
@@ -792,9 +778,6 @@ class MbedTLSBuffer(TLSWrappedBuffer):
     _peer_der: bytes | None
     _lock: threading.Lock
 
-    def __init__(self) -> None:
-        raise TypeError("buffers are made by context.wrap_buffers()")
-
     @classmethod
     def _create(
         cls,
@@ -819,7 +802,7 @@ class MbedTLSBuffer(TLSWrappedBuffer):
         self._record_left = 0  # bytes of the current record still to hand over
         self._outgoing = bytearray()  # ciphertext taken out of Mbed TLS, not yet sent
         self._plain = bytearray()  # decrypted data not yet read
-        self._scratch = bytearray(_RECORD)
+        self._scratch = bytearray(RECORD)
         self._sniffer = _Sniffer()
         self._eof = False
         self._done = False
@@ -840,11 +823,6 @@ class MbedTLSBuffer(TLSWrappedBuffer):
         self._peer_der = None
         self._lock = threading.Lock()
         return self
-
-    @property
-    def context(self) -> MbedTLSClientContext | MbedTLSServerContext:
-        """The context this connection was made from."""
-        return self._context
 
     # -- plumbing -----------------------------------------------------------------------
     def _drain(self) -> None:
@@ -1053,7 +1031,7 @@ class MbedTLSBuffer(TLSWrappedBuffer):
             try:
                 with self._guard():
                     try:
-                        n = self._mb.readinto(self._scratch, _RECORD)
+                        n = self._mb.readinto(self._scratch, RECORD)
                     except _mexc.TLSError as e:
                         if _code(e) != _E_CLOSE_NOTIFY or isinstance(
                             e, (_mtls.WantReadError, _mtls.WantWriteError, _mtls.RaggedEOF)
@@ -1117,13 +1095,10 @@ class MbedTLSBuffer(TLSWrappedBuffer):
             view = memoryview(buf).cast("B")
             if not view.nbytes:
                 return 0
-            room = _HIGH_WATER - len(self._outgoing)
-            if room <= 0:
-                raise WantWriteError("send the buffered outgoing data first")
-            limit = min(view.nbytes, max(room, _RECORD))
+            limit = len(self._admit(view))
             taken = 0
             while taken < limit:
-                chunk = bytes(view[taken : taken + min(_RECORD, limit - taken)])
+                chunk = bytes(view[taken : taken + min(RECORD, limit - taken)])
                 try:
                     with self._guard():
                         self._mb.write(chunk)
@@ -1201,6 +1176,10 @@ class MbedTLSBuffer(TLSWrappedBuffer):
         (Mbed TLS always asks), but never validates them, so it reports ``None``.
         """
         return self._peer_der
+
+    def pending(self) -> int:
+        """Decrypted bytes already taken out of Mbed TLS and not yet read."""
+        return len(self._plain)
 
 
 def _capabilities() -> Capabilities:

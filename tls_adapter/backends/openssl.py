@@ -39,6 +39,7 @@ from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore
 from . import Backend, Capabilities
 from . import _sslmodule as _engine
+from ._server import key_password, raise_parked
 
 if TYPE_CHECKING:
     import socket
@@ -138,7 +139,7 @@ class _OpenSSLFlavour(_engine.Flavour):
     def load_chain(self, ctx: Any, chain: tuple[tuple[Certificate, ...], PrivateKey]) -> None:
         """``ssl`` loads only from paths: give it memfd paths (never a plaintext key file)."""
         certs, key = chain
-        password = _engine.chain_password(key)
+        password = key_password(key, self.name)
         pem_chain = b"".join(c.to_pem() for c in certs)
         with _in_memory_file(pem_chain) as cert_path, _in_memory_file(key.to_pem()) as key_path:
             ctx.load_cert_chain(cert_path, key_path, password)
@@ -253,8 +254,9 @@ class OpenSSLSocket(TLSWrappedSocket):
                     raise
             except (WantReadError, WantWriteError):
                 raise
-            except TLSError as e:
-                _engine.raise_callback_error(self, e)
+            except TLSError:
+                raise_parked(self)
+                raise
         if self._unchecked:
             check = self._context._policy
             assert check is not None

@@ -30,6 +30,7 @@ verifiers of macOS and Windows are reachable only through the ``ssl`` module
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 import weakref
@@ -66,6 +67,16 @@ from .._policy import SecurityLevelGaps
 from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore, pem_blocks
 from . import Backend, Capabilities
+from ._buffer_kit import BufferBase
+from ._server import (
+    SNICallbackError,
+    SNIDispatch,
+    check_server_configuration,
+    key_error,
+    key_password,
+    park,
+    raise_parked,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -73,8 +84,6 @@ if TYPE_CHECKING:
 __all__ = ["BACKEND"]
 
 _NAME = "pyopenssl"
-_HIGH_WATER = 256 * 1024
-_MAX_DERIVED = 64
 _VERSIONS = {
     TLSVersion.MINIMUM_SUPPORTED: 0,
     TLSVersion.TLSv1: SSL.TLS1_VERSION,
@@ -140,10 +149,7 @@ def _translate(owner: PyOpenSSLBuffer | None = None) -> Iterator[None]:
             reason = owner._verify_failure(text)
             if reason is not None:
                 raise CertificateValidationError(reason) from e
-            callback_error = owner._callback_error
-            if callback_error is not None:
-                owner._callback_error = None
-                raise TLSError(f"sni_callback failed: {callback_error!r}") from callback_error
+            raise_parked(owner)
         raise TLSError(text) from e
 
 
@@ -301,18 +307,11 @@ def _load_trust(native: SSL.Context, store: TrustStore) -> None:
 def _load_chain(native: SSL.Context, chain: tuple[tuple[Certificate, ...], PrivateKey]) -> None:
     """Load the chain and key from memory; nothing is written to disk."""
     certs, key = chain
-    try:
-        password = key.password_bytes()
-    except (TypeError, ValueError) as e:
-        raise ConfigurationError(f"the {_NAME} backend cannot use the private key: {e}") from e
+    password = key_password(key, _NAME)
     try:
         private = serialization.load_pem_private_key(key.to_pem(), password)
     except (TypeError, ValueError, UnsupportedAlgorithm) as e:
-        if key.encrypted:
-            raise ConfigurationError(
-                f"the {_NAME} backend cannot decrypt the private key: wrong password?"
-            ) from e
-        raise ConfigurationError(f"the {_NAME} backend cannot load the private key") from e
+        raise key_error(_NAME, str(e), encrypted=key.encrypted) from e
     try:
         native.use_certificate(x509.load_der_x509_certificate(certs[0].to_der()))
         for extra in certs[1:]:
@@ -321,17 +320,9 @@ def _load_chain(native: SSL.Context, chain: tuple[tuple[Certificate, ...], Priva
         native.check_privatekey()
     except SSL.Error as e:
         text = _error_text(e)
-        if "mismatch" in text:
-            raise ConfigurationError(
-                f"the {_NAME} backend: the private key does not match the leaf certificate"
-            ) from e
-        raise ConfigurationError(
-            f"the {_NAME} backend cannot load the certificate chain or key: {text}"
-        ) from e
+        raise key_error(_NAME, text, encrypted=False, mismatch="mismatch" in text) from e
     except (TypeError, ValueError) as e:
-        raise ConfigurationError(
-            f"the {_NAME} backend cannot load the certificate chain or key: {e}"
-        ) from e
+        raise key_error(_NAME, str(e), encrypted=False) from e
 
 
 def _base_native(method: int) -> SSL.Context:
@@ -361,11 +352,7 @@ def _build_client_native(config: TLSConfiguration) -> SSL.Context:
 
 
 def _build_server_native(config: TLSConfiguration) -> tuple[SSL.Context, int]:
-    if config.certificate_chain is None and config.sni_callback is None:
-        raise ConfigurationError(
-            "a server configuration needs a certificate_chain (or an sni_callback that "
-            "supplies one)"
-        )
+    check_server_configuration(config, _NAME)
     native = _base_native(SSL.TLS_SERVER_METHOD)
     native.set_options(SSL.OP_CIPHER_SERVER_PREFERENCE)
     # Sessions resume only on the context that made them (OpenSSL refuses to resume
@@ -375,11 +362,6 @@ def _build_server_native(config: TLSConfiguration) -> tuple[SSL.Context, int]:
     _configure_alpn(native, config, server_side=True)
     verify_mode = SSL.VERIFY_NONE
     if config.trust_store is not None:
-        if not config.validate_certificates:
-            raise ConfigurationError(
-                f"the {_NAME} backend cannot require client certificates without validating "
-                "them; drop trust_store or keep validate_certificates=True"
-            )
         verify_mode = SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT
         _strict_verification(native)
         _load_trust(native, config.trust_store)
@@ -423,10 +405,10 @@ class PyOpenSSLServerContext(ServerContext):
         super().__init__(configuration)
         self._native, self._verify_mode = _build_server_native(configuration)
         self._gaps = _GAPS if configuration.trust_store is not None else None
-        self._derived: dict[TLSConfiguration, PyOpenSSLServerContext] = {}
-        self._lock = threading.Lock()
+        self._sni: SNIDispatch[PyOpenSSLServerContext] | None = None
         self._servername_hook: Any = None
         if configuration.sni_callback is not None:
+            self._sni = SNIDispatch(configuration, type(self))
             self._install_sni_hook()
 
     def _install_sni_hook(self) -> None:
@@ -447,38 +429,17 @@ class PyOpenSSLServerContext(ServerContext):
         )
         _lib.SSL_CTX_set_tlsext_servername_callback(self._native._context, self._servername_hook)
 
-    def _context_for(self, config: TLSConfiguration) -> PyOpenSSLServerContext:
-        with self._lock:
-            ctx = self._derived.get(config)
-            if ctx is None:
-                if len(self._derived) >= _MAX_DERIVED:
-                    self._derived.pop(next(iter(self._derived)))
-                ctx = PyOpenSSLServerContext(config.update(sni_callback=None))
-                self._derived[config] = ctx
-            return ctx
-
     def _on_sni(self, ssl: Any, alert: Any) -> int:
+        """OpenSSL's servername hook: the shared runner; a failure is parked for do_handshake()."""
         conn = SSL.Connection._reverse_mapping.get(ssl)
-        owner_ref = conn.get_app_data() if conn is not None else None
+        if conn is None or self._sni is None:  # pragma: no cover - cannot happen
+            return int(_lib.SSL_TLSEXT_ERR_ALERT_FATAL)
+        owner_ref = conn.get_app_data()
         owner = owner_ref() if owner_ref is not None else None
-        callback = self._configuration.sni_callback
         try:
-            if conn is None or callback is None:  # pragma: no cover - cannot happen
-                raise RuntimeError("the SNI hook ran for an unknown connection")
-            raw = conn.get_servername()
-            name = raw.decode("idna") if raw else None
-            new = callback(owner, name, self._configuration)
-            if not isinstance(new, TLSConfiguration):
-                raise TypeError(
-                    f"sni_callback must return a TLSConfiguration, not {type(new).__name__}"
-                )
-            if new != self._configuration:
-                derived = self._context_for(new)
-                conn.set_context(derived._native)
-                conn.set_verify(derived._verify_mode)
-        except Exception as e:  # reported by do_handshake(), never into OpenSSL
-            if owner is not None:
-                owner._callback_error = e
+            self._sni.run(owner, conn.get_servername(), functools.partial(_switch, conn))
+        except SNICallbackError as e:  # never into OpenSSL
+            park(owner, e)
             alert[0] = _ALERT_INTERNAL_ERROR
             return int(_lib.SSL_TLSEXT_ERR_ALERT_FATAL)
         return int(_lib.SSL_TLSEXT_ERR_OK)
@@ -488,15 +449,20 @@ class PyOpenSSLServerContext(ServerContext):
         return PyOpenSSLBuffer._create(self, self._native, None)
 
 
+def _switch(conn: SSL.Connection, derived: PyOpenSSLServerContext) -> None:
+    """Move *conn* to *derived*'s native context (chain, ALPN, trust) and verify mode."""
+    conn.set_context(derived._native)
+    conn.set_verify(derived._verify_mode)
+
+
 # -- connections ------------------------------------------------------------------------
 #: OpenSSL enforces the validation policy but for two rules; see ``_policy``.
 _GAPS = SecurityLevelGaps()
 
 
-class PyOpenSSLBuffer(TLSWrappedBuffer):
+class PyOpenSSLBuffer(BufferBase[PyOpenSSLClientContext | PyOpenSSLServerContext]):
     """A TLS connection over memory buffers: an ``OpenSSL.SSL.Connection`` with memory BIOs."""
 
-    _context: PyOpenSSLClientContext | PyOpenSSLServerContext
     _conn: SSL.Connection
     _name: ServerName | None
     _staged: bytearray
@@ -504,9 +470,6 @@ class PyOpenSSLBuffer(TLSWrappedBuffer):
     _callback_error: BaseException | None
     _unchecked: bool
     _check_failure: CertificateValidationError | None
-
-    def __init__(self) -> None:
-        raise TypeError("buffers are made by context.wrap_buffers()")
 
     @classmethod
     def _create(
@@ -549,11 +512,6 @@ class PyOpenSSLBuffer(TLSWrappedBuffer):
         if code != 0:
             return str(_ffi.string(_lib.X509_verify_cert_error_string(code)).decode("ascii"))
         return text
-
-    @property
-    def context(self) -> PyOpenSSLClientContext | PyOpenSSLServerContext:
-        """The context this connection was made from."""
-        return self._context
 
     def do_handshake(self) -> None:
         """Run the handshake, including certificate and hostname validation."""
@@ -624,13 +582,11 @@ class PyOpenSSLBuffer(TLSWrappedBuffer):
         view = memoryview(buf).cast("B")
         if not view.nbytes:
             return 0
-        room = _HIGH_WATER - self.outgoing_bytes_buffered()
-        if room <= 0:
-            raise WantWriteError("send the buffered outgoing data first")
+        admitted = self._admit(view)
         if self._unchecked:
             self.do_handshake()
         with _translate(self):
-            sent = self._conn.send(view[: max(room, 16384)])
+            sent = self._conn.send(admitted)
         self._established = True
         return sent
 

@@ -45,36 +45,23 @@ Errors are translated at one boundary, :func:`_translate`.
 from __future__ import annotations
 
 import contextlib
-import threading
-import weakref
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer
 from .._ciphers import DEFAULT_CIPHER_LIST
 from .._config import TLSConfiguration
 from .._enums import TLSVersion, protocol_bytes, version_rank
-from .._errors import (
-    CertificateValidationError,
-    ConfigurationError,
-    RaggedEOF,
-    TLSError,
-    WantReadError,
-)
+from .._errors import ConfigurationError
 from .._policy import ChainPolicy
 from .._system import find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore
 from . import Backend, Capabilities
 from . import _wolfssl_ffi as _ffi
-from ._ffi_buffer import FFIBuffer
-
-if TYPE_CHECKING:
-    pass
+from ._ffi_buffer import FFIBuffer, FFIErrors
+from ._server import SNIDispatch, check_server_configuration, key_error, key_password
 
 __all__ = ["BACKEND", "WolfSSLBuffer", "WolfSSLClientContext", "WolfSSLServerContext"]
 
 _NAME = "wolfssl"
-_MAX_DERIVED = 64
 #: Our versions, lowest first, with wolfSSL's name for them.
 _VERSIONS: dict[TLSVersion, str] = {
     TLSVersion.TLSv1_2: "TLSv1.2",
@@ -83,33 +70,15 @@ _VERSIONS: dict[TLSVersion, str] = {
 _BY_NAME = {name: version for version, name in _VERSIONS.items()}
 
 
-class _SNICallbackError(Exception):
-    """Carries an exception out of the SNI hook, through wolfSSL, to :func:`_translate`."""
-
-
-# -- the error boundary -----------------------------------------------------------------
-@contextlib.contextmanager
-def _translate(building: str | None = None) -> Iterator[None]:
-    """Turn the ffi's exceptions into tls_adapter's, chaining the original.
-
-    With *building* (what is being built, for the message), every failure is a
-    :class:`ConfigurationError`: the context (or connection) cannot be made as asked.
-    """
-    try:
-        yield
-    except _ffi.WantRead as e:
-        raise WantReadError(str(e) or "more data from the network is needed") from e
-    except _ffi.RaggedEOFError as e:
-        raise RaggedEOF("the peer closed the connection without a TLS close_notify") from e
-    except _ffi.VerifyError as e:
-        raise CertificateValidationError(e.reason) from e
-    except _SNICallbackError as e:
-        cause = e.__cause__
-        raise TLSError(f"sni_callback failed: {cause!r}") from cause
-    except (_ffi.WolfSSLError, ValueError, MemoryError) as e:
-        if building is not None:
-            raise ConfigurationError(f"the {_NAME} backend cannot {building}: {e}") from e
-        raise TLSError(str(e)) from e
+#: The error boundary: the binding's exceptions, translated once.
+_ERRORS = FFIErrors(
+    _NAME,
+    want_read=_ffi.WantRead,
+    ragged_eof=_ffi.RaggedEOFError,
+    certificate=(_ffi.VerifyError,),
+    failure=(_ffi.WolfSSLError, ValueError, MemoryError),
+)
+_translate = _ERRORS.translate
 
 
 # -- building ---------------------------------------------------------------------------
@@ -201,21 +170,11 @@ def _load_trust_anchors(context: _ffi.Context, store: TrustStore) -> None:
 def _load_chain(context: _ffi.Context, chain: tuple[tuple[Certificate, ...], PrivateKey]) -> None:
     """Load the chain and key from memory; the key never touches a disk."""
     certs, key = chain
-    try:
-        password = key.password_bytes()
-    except (TypeError, ValueError) as e:
-        raise ConfigurationError(f"the {_NAME} backend cannot use the private key: {e}") from e
+    password = key_password(key, _NAME)
     try:
         context.use_chain(b"".join(c.to_pem() for c in certs), key.to_pem(), False, password)
     except _ffi.WolfSSLError as e:
-        if key.encrypted:
-            raise ConfigurationError(
-                f"the {_NAME} backend cannot load the encrypted private key (wrong "
-                f"password?) or its certificate chain: {e}"
-            ) from e
-        raise ConfigurationError(
-            f"the {_NAME} backend cannot load the certificate chain or key: {e}"
-        ) from e
+        raise key_error(_NAME, str(e), encrypted=key.encrypted) from e
 
 
 # -- contexts ---------------------------------------------------------------------------
@@ -274,17 +233,8 @@ class WolfSSLServerContext(ServerContext):
         super().__init__(configuration)
         self._policy = ChainPolicy.for_context(configuration, _NAME, server_side=True)
         config = self._configuration
-        if config.certificate_chain is None:
-            # wolfSSL needs the chain of the context a connection starts with.
-            raise ConfigurationError(
-                f"a server configuration needs a certificate_chain (the {_NAME} backend "
-                "needs one even with an sni_callback)"
-            )
-        if config.trust_store is not None and not config.validate_certificates:
-            raise ConfigurationError(
-                f"the {_NAME} backend cannot require client certificates without validating "
-                "them; drop trust_store or keep validate_certificates=True"
-            )
+        check_server_configuration(config, _NAME, chain_with_sni=True)
+        assert config.certificate_chain is not None
         self._alpn = _check_alpn(config)
         with _translate("create a wolfSSL context"):
             self._context = _ffi.Context(server_side=True)
@@ -293,53 +243,20 @@ class WolfSSLServerContext(ServerContext):
             _load_trust(self._context, config.trust_store)
             self._context.verify_peer(require=True)
         _load_chain(self._context, config.certificate_chain)
+        self._sni: SNIDispatch[WolfSSLServerContext] | None = None
         if config.sni_callback is not None:
             self._context.enable_sni_hook()
-        self._derived: dict[TLSConfiguration, WolfSSLServerContext] = {}
-        self._lock = threading.Lock()
+            self._sni = SNIDispatch(config, type(self))
 
-    def _context_for(self, config: TLSConfiguration) -> WolfSSLServerContext:
-        with self._lock:
-            ctx = self._derived.get(config)
-            if ctx is None:
-                if len(self._derived) >= _MAX_DERIVED:
-                    self._derived.pop(next(iter(self._derived)))
-                ctx = type(self)(config.update(sni_callback=None))
-                self._derived[config] = ctx
-            return ctx
-
-    def _on_sni(
-        self, owner: weakref.ref[WolfSSLBuffer], server_name: str | None
-    ) -> _ffi.Context | None:
-        """wolfSSL's servername hook: run the user's callback, maybe switch contexts."""
-        callback = self._configuration.sni_callback
-        assert callback is not None
-        try:
-            name = server_name
-            if name:
-                with contextlib.suppress(UnicodeError):  # not an A-label: pass it as received
-                    name = name.encode("ascii").decode("idna")
-            new = callback(owner(), name, self._configuration)
-            if not isinstance(new, TLSConfiguration):
-                raise TypeError(
-                    f"sni_callback must return a TLSConfiguration, not {type(new).__name__}"
-                )
-            if new == self._configuration:
-                return None
-            return self._context_for(new)._context
-        except Exception as e:  # through wolfSSL to do_handshake(), never lost
-            raise _SNICallbackError("sni_callback failed") from e
+    @staticmethod
+    def _switch(session: _ffi.Session, derived: WolfSSLServerContext) -> _ffi.Context:
+        """The context *session* switches to (``wolfSSL_set_SSL_CTX``)."""
+        return derived._context
 
     def wrap_buffers(self) -> TLSWrappedBuffer:
         """A new in-memory server connection (a ``WOLFSSL`` over memory buffers)."""
         buffer = WolfSSLBuffer._new(self, self._policy)
-        hook = None
-        if self._configuration.sni_callback is not None:
-            owner = weakref.ref(buffer)
-
-            def hook(session: _ffi.Session, server_name: str | None) -> _ffi.Context | None:
-                return self._on_sni(owner, server_name)
-
+        hook = None if self._sni is None else self._sni.hook(buffer, self._switch)
         with _translate("start a server connection"):
             buffer._session = _ffi.Session(
                 self._context, alpn_protocols=self._alpn, sni_callback=hook
@@ -351,12 +268,8 @@ class WolfSSLServerContext(ServerContext):
 class WolfSSLBuffer(FFIBuffer):
     """A TLS connection over memory buffers: one ``WOLFSSL`` with custom I/O callbacks."""
 
-    _translate = staticmethod(_translate)
+    _errors = _ERRORS
     _versions = _BY_NAME
-    _session: _ffi.Session
-
-    def _send_close_notify(self) -> None:
-        self._session.shutdown()
 
 
 # -- the backend ------------------------------------------------------------------------
