@@ -21,6 +21,7 @@ nox.options.sessions = [
     "mypy",
     "docs",
     "limbo",
+    "fuzz",
     "urllib3_suite",
     "requests_matrix",
     "vendoring",
@@ -361,4 +362,44 @@ def limbo(session: nox.Session) -> None:
         "--json",
         "tools/limbo/results.json",
         *session.posargs,
+    )
+
+
+# --------------------------------------------------------------------------- fuzzing
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Hypothesis fuzzing of the parsers of untrusted bytes (tests/fuzz/), time-boxed.
+
+    The DER certificate reader behind ``getpeercert()``, the certificate, key and trust
+    store loaders, and the urllib3 shim's cipher-string/option/cadata translations. Each
+    of the 14 targets runs ``$TLS_ADAPTER_FUZZ_SECONDS`` seconds (default 8: under two
+    minutes in all, for CI); ``-- --seconds 600`` runs each for ten minutes. Other
+    arguments go to pytest, e.g. ``-- --seconds 300 -k x509``. Hypothesis's example
+    database (failures are replayed first on the next run) is ``.nox/fuzz-hypothesis``.
+    Not part of ``nox -s tests``: the modules are ``fuzz_*.py``, which pytest does not
+    collect by default; each crash found becomes a test in tests/test_parser_robustness.py.
+    """
+    session.install(".[test]", "hypothesis")
+    args = list(session.posargs)
+    seconds = os.environ.get("TLS_ADAPTER_FUZZ_SECONDS", "8")
+    if "--seconds" in args:
+        index = args.index("--seconds")
+        seconds = args[index + 1] if index + 1 < len(args) else ""
+        del args[index : index + 2]
+    try:
+        per_target = float(seconds)
+    except ValueError:
+        session.error(f"--seconds (or $TLS_ADAPTER_FUZZ_SECONDS) must be a number, not {seconds!r}")
+    database = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".nox", "fuzz-hypothesis")
+    session.run(
+        "pytest",
+        "-o",
+        "python_files=fuzz_*.py",
+        # A target may run past its budget while Hypothesis shrinks a failure.
+        f"--timeout={int(per_target * 2 + 600)}",
+        "tests/fuzz",
+        *args,
+        env={"TLS_ADAPTER_FUZZ_SECONDS": seconds, "TLS_ADAPTER_FUZZ_DB": database},
     )

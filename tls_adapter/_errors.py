@@ -73,12 +73,24 @@ class CertificateValidationError(TLSError):
 
     :param reason: a human-readable reason from the backend, e.g. ``"certificate has
         expired"`` or ``"Hostname mismatch, certificate is not valid for 'example.com'"``.
+    :param verify_code: what failed, as OpenSSL 3.0 numbers it (``X509_V_ERR_*`` in
+        ``openssl/x509_vfy.h``): the number ``ssl.SSLCertVerificationError.verify_code``
+        carries. ``None`` when the backend's library does not say. For example: 9 not
+        yet valid, 10 expired; 18 self-signed leaf, 19 self-signed root not trusted, 20
+        no trusted issuer (unknown CA), 21 leaf signature not verifiable; 62 hostname
+        mismatch, 64 IP address mismatch; 26 unsuitable purpose (extendedKeyUsage); 79
+        an issuer is not a CA, 37 the leaf is one, 25 pathLenConstraint exceeded; 34
+        unhandled critical extension; 47/48 name constraints (permitted/excluded), 51
+        unsupported constraint type; 66/67 leaf/CA key too small, 68 signature digest
+        too weak; 7 bad signature, 23 revoked.
     """
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, verify_code: int | None = None) -> None:
         super().__init__(f"certificate verify failed: {reason}")
         #: The backend's description of what failed.
         self.reason: str = reason
+        #: What failed, as an OpenSSL ``X509_V_ERR_*`` number, or ``None`` if unknown.
+        self.verify_code: int | None = None if verify_code is None else int(verify_code)
 
 
 class SecurityWarning(UserWarning):

@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ._errors import CertificateValidationError, ConfigurationError
 from ._system import find_system_ca
 from ._trust import TrustStore, pem_blocks
+from ._verify_codes import VerifyCode
 from ._x509 import _oid, _tbs_fields, dns_name_matches, is_ca_certificate
 
 if TYPE_CHECKING:
@@ -340,7 +341,7 @@ class ChainPolicy:
                 builder = self._policy_builder("server-unnamed").time(_now())
                 builder.build_client_verifier().verify(leaf, intermediates)
         except Exception as e:
-            raise self._failure(e) from e
+            raise self._failure(e, [leaf, *intermediates], name) from e
 
     def verify_client(self, chain: Sequence[bytes]) -> None:
         """Validate a client's presented *chain* (DER, leaf first) for ``clientAuth``.
@@ -352,7 +353,7 @@ class ChainPolicy:
         try:
             builder.build_client_verifier().verify(leaf, intermediates)
         except Exception as e:
-            raise self._failure(e) from e
+            raise self._failure(e, [leaf, *intermediates], None) from e
 
     def _load(self, chain: Sequence[bytes]) -> tuple[Any, list[Any]]:
         from cryptography import x509
@@ -365,19 +366,82 @@ class ChainPolicy:
             raise CertificateValidationError(f"the peer's certificate is malformed: {e}") from e
         return certs[0], certs[1 : 1 + MAX_INTERMEDIATES + 1]
 
-    def _failure(self, exc: Exception) -> CertificateValidationError:
+    def _failure(
+        self, exc: Exception, certs: Sequence[Any], name: ServerName | None
+    ) -> CertificateValidationError:
         from cryptography.x509.verification import VerificationError
 
         if isinstance(exc, CertificateValidationError):
             return exc
         if isinstance(exc, VerificationError):
-            return CertificateValidationError(_reason(str(exc)))
+            code = _verify_code(str(exc), certs, name)
+            return CertificateValidationError(_reason(str(exc)), verify_code=code)
         if isinstance(exc, (ValueError, TypeError)):
             return CertificateValidationError(f"the peer's certificate is unusable: {exc}")
         raise exc
 
     def __repr__(self) -> str:
         return f"<ChainPolicy {self._trust_store!r} ({self._backend})>"
+
+
+# What the verifier's message is about, as an X509_V_ERR_* code. cryptography reports a
+# failed validation only as text (VerificationError carries no structured reason), so
+# this is the one place in the package where a code is found by matching text: the
+# first fragment (cryptography's words, or those of the validators above) that occurs
+# in the message wins, most specific first. Dates and names are told apart below.
+_VERIFIER_CODES: tuple[tuple[str, int | None], ...] = (
+    ("not valid at validation time", None),  # expired or not yet valid: see _verify_code
+    ("no matching subjectAltName", VerifyCode.HOSTNAME_MISMATCH),
+    ("has no subjectAltName", VerifyCode.HOSTNAME_MISMATCH),
+    ("extendedKeyUsage does not allow", VerifyCode.INVALID_PURPOSE),
+    ("Neither EKU nor anyEKU", VerifyCode.INVALID_PURPOSE),
+    ("cA must not be asserted", VerifyCode.INVALID_NON_CA),
+    ("cA must be asserted", VerifyCode.INVALID_CA),
+    ("CA certificate has no basicConstraints", VerifyCode.INVALID_CA),
+    ("path length constraint violated", VerifyCode.PATH_LENGTH_EXCEEDED),
+    ("must not assert keyCertSign", VerifyCode.KU_KEY_CERT_SIGN_INVALID_FOR_NON_CA),
+    ("keyCertSign must be asserted", VerifyCode.KEYUSAGE_NO_CERTSIGN),
+    ("the leaf's RSA key", VerifyCode.EE_KEY_TOO_SMALL),
+    ("the leaf's EC key", VerifyCode.EE_KEY_TOO_SMALL),
+    ("the leaf's key type", VerifyCode.EE_KEY_TOO_SMALL),
+    ("Forbidden public key algorithm", VerifyCode.CA_KEY_TOO_SMALL),
+    ("Forbidden signature algorithm", VerifyCode.CA_MD_TOO_WEAK),
+    ("unaccounted-for critical extensions", VerifyCode.UNHANDLED_CRITICAL_EXTENSION),
+    ("no permitted name constraints matched", VerifyCode.PERMITTED_VIOLATION),
+    ("excluded name constraint matched", VerifyCode.EXCLUDED_VIOLATION),
+    ("unsupported name constraint", VerifyCode.UNSUPPORTED_CONSTRAINT_TYPE),
+    ("invalid extension", VerifyCode.INVALID_EXTENSION),
+    ("candidates exhausted with no interior errors", VerifyCode.UNABLE_TO_GET_ISSUER_CERT_LOCALLY),
+)
+
+
+def _verify_code(message: str, certs: Sequence[Any], name: ServerName | None) -> int | None:
+    """The ``X509_V_ERR_*`` code for the verifier's *message* (``None``: not known).
+
+    Which date failed comes from the presented certificates (*certs*, leaf first), and
+    whether the name was an IP address from *name*, rather than from the message.
+    """
+    for fragment, code in _VERIFIER_CODES:
+        if fragment not in message:
+            continue
+        if code == VerifyCode.HOSTNAME_MISMATCH and name is not None and name.ip is not None:
+            return VerifyCode.IP_ADDRESS_MISMATCH
+        if code is None:  # the verifier does not say which certificate, nor which date
+            return _date_failure(certs)
+        return code
+    return None
+
+
+def _date_failure(certs: Sequence[Any]) -> int:
+    """Expired or not yet valid: the first presented certificate outside its dates says
+    which (an anchor's dates, not presented, count as expiry)."""
+    now = _now()
+    for cert in certs:
+        if now > cert.not_valid_after_utc:
+            return VerifyCode.CERT_HAS_EXPIRED
+        if now < cert.not_valid_before_utc:
+            return VerifyCode.CERT_NOT_YET_VALID
+    return VerifyCode.CERT_HAS_EXPIRED
 
 
 def _reason(message: str) -> str:
@@ -445,10 +509,13 @@ class SecurityLevelGaps:
             raise CertificateValidationError(f"the peer's chain is malformed: {e!r}") from e
         if leaf_is_ca:
             raise CertificateValidationError(
-                "validation policy: the leaf is a CA certificate (basicConstraints cA)"
+                "validation policy: the leaf is a CA certificate (basicConstraints cA)",
+                verify_code=VerifyCode.INVALID_NON_CA,
             )
-        for curve in curves:
+        for depth, curve in enumerate(curves):
             if curve is not None and curve not in _STRONG_CURVES:
+                code = VerifyCode.CA_KEY_TOO_SMALL if depth else VerifyCode.EE_KEY_TOO_SMALL
                 raise CertificateValidationError(
-                    f"validation policy: an EC key on curve {curve} (P-256 or larger needed)"
+                    f"validation policy: an EC key on curve {curve} (P-256 or larger needed)",
+                    verify_code=code,
                 )

@@ -6,6 +6,11 @@ Version bounds and ``OP_NO_TLSv1*`` bits become ``lowest/highest_supported_versi
 once and kept in a small LRU cache shared by every shim context. The other way round:
 cipher suites and ALPN protocols in the stdlib's spellings, and the stdlib's hostname
 matching rules (for ``hostname_checks_common_name``).
+
+The inputs come from urllib3's callers (``cadata``, passwords, option bits) and fail
+as :mod:`ssl` fails: ``ssl.SSLError`` for data that holds no usable certificate,
+``TypeError``/``ValueError`` for the wrong kind of value; a password never appears in
+an exception.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import contextlib
 import functools
 import ipaddress
 import os
+import re
 import ssl
 import sys
 import threading
@@ -172,16 +178,29 @@ def merged_trust(stores: tuple[TrustStore, ...]) -> TrustStore:
         ders.extend(d for d in certs if d not in ders)
     if not ders:
         raise ssl.SSLError(ssl.SSL_ERROR_SSL, "no CA certificates were loaded")
-    return TrustStore.from_buffer(b"".join(der_to_pem(d, "CERTIFICATE") for d in ders))
+    try:
+        return TrustStore.from_buffer(b"".join(der_to_pem(d, "CERTIFICATE") for d in ders))
+    except ValueError as e:  # a corrupt certificate in a file or directory
+        raise ssl.SSLError(ssl.SSL_ERROR_SSL, f"[X509] {e}") from e
 
 
 def cadata_store(cadata: str | bytes | bytearray | memoryview) -> TrustStore:
+    """The trust store for ``load_verify_locations(cadata=...)``: PEM text or DER bytes.
+
+    :raises TypeError: not an ASCII ``str`` nor bytes-like (as :mod:`ssl`).
+    :raises ValueError: empty (as :mod:`ssl`).
+    :raises ssl.SSLError: no certificate, or a corrupt one.
+    """
     if isinstance(cadata, str):
+        if not cadata.isascii():
+            raise TypeError("cadata should be an ASCII string or a bytes-like object")
         data = cadata.encode("ascii")
     elif isinstance(cadata, (bytes, bytearray, memoryview)):
         data = bytes(cadata)
     else:
         raise TypeError("cadata should be an ASCII string or a bytes-like object")
+    if not data:
+        raise ValueError("Empty certificate data")
     if b"-----BEGIN" not in data:
         try:
             ders = split_der_certificates(data)
@@ -195,10 +214,20 @@ def cadata_store(cadata: str | bytes | bytearray | memoryview) -> TrustStore:
 
 
 def password_bytes(password: object) -> bytes:
+    """A ``load_cert_chain`` password (``str``, bytes, or a callable returning either).
+
+    :raises TypeError: another type.
+    :raises ValueError: a ``str`` that UTF-8 cannot encode (a lone surrogate); unlike
+        the ``UnicodeEncodeError`` :mod:`ssl` raises, the error does not hold the password.
+    """
     if callable(password):
         password = password()
     if isinstance(password, str):
-        return password.encode("utf-8")
+        try:
+            return password.encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # raised below, outside this block: the error must not chain to this one
+        raise ValueError("the password is not valid Unicode (a lone surrogate)")
     if isinstance(password, (bytes, bytearray)):
         return bytes(password)
     raise TypeError("password should be a string or callable")
@@ -257,8 +286,26 @@ def cipher_tuple(
     if known is not None:
         return (known["name"], known["protocol"], known["strength_bits"])
     name = suite.name if isinstance(suite, CipherSuite) else f"0x{value:04X}"
-    bits = 256 if ("256" in name or "CHACHA20" in name) else 168 if "3DES" in name else 128
-    return (name, version.value if version is not None else "", bits)
+    return (name, version.value if version is not None else "", _secret_bits(name))
+
+
+_KEY_BITS_RE = re.compile(r"_(40|56|128|192|256)(?=_|$)")
+
+
+def _secret_bits(name: str) -> int:
+    """The cipher's strength as OpenSSL counts it, from an IANA suite name.
+
+    Only the cipher part counts: the 256 of a ``..._SHA256`` MAC is no key size.
+    """
+    cipher = name.split("_WITH_", 1)[1] if "_WITH_" in name else name.removeprefix("TLS_")
+    if cipher.startswith("NULL"):
+        return 0
+    if "CHACHA20" in cipher or cipher.startswith(("KUZNYECHIK", "MAGMA", "28147")):
+        return 256
+    if "3DES" in cipher:
+        return 112  # OpenSSL's strength for 3DES (its key is 168 bits)
+    match = _KEY_BITS_RE.search("_" + cipher)
+    return int(match.group(1)) if match else 128
 
 
 def alpn_text(protocol: NextProtocol | bytes | None) -> str | None:

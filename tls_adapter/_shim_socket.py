@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._api import TLSWrappedBuffer, TLSWrappedSocket, _SocketSurface
 from ._errors import CertificateValidationError, RaggedEOF, TLSError, WantReadError, WantWriteError
 from ._shim_config import alpn_text, cipher_tuple, match_hostname
+from ._verify_codes import VerifyCode
 from ._x509 import decode_certificate
 
 if TYPE_CHECKING:
@@ -65,39 +66,14 @@ _T = TypeVar("_T")
 # this only bounds what a backend may allocate for a huge caller buffer).
 _MAX_READ = 1 << 20
 
-# X509_V_ERR_* codes for the reasons ``ssl`` users look at.
-_VERIFY_CODES = (
-    ("unable to get local issuer certificate", 20),
-    ("self-signed certificate in certificate chain", 19),
-    ("self signed certificate in certificate chain", 19),
-    ("self-signed certificate", 18),
-    ("self signed certificate", 18),
-    ("certificate has expired", 10),
-    ("certificate is not yet valid", 9),
-    ("hostname mismatch", 62),
-    ("ip address mismatch", 64),
-    ("unable to get issuer certificate", 2),
-    ("certificate signature failure", 7),
-    ("invalid ca certificate", 24),
-    ("unsupported certificate purpose", 26),
-    ("certificate revoked", 23),
-)
-
-
-# How backends say "the certificate is not for this name", when the certificate itself
-# is no longer available to check.
-_NAME_MISMATCH = ("mismatch", "not valid for name", "does not match")
+# What a backend that knows no better says: X509_V_ERR_UNSPECIFIED.
+_UNSPECIFIED = int(VerifyCode.UNSPECIFIED)
+_NAME_MISMATCH = frozenset({VerifyCode.HOSTNAME_MISMATCH, VerifyCode.IP_ADDRESS_MISMATCH})
 
 
 def _verify_code(exc: CertificateValidationError) -> int:
-    code = getattr(exc.__cause__, "verify_code", None)
-    if isinstance(code, int) and code:
-        return code
-    reason = exc.reason.lower()
-    for text, value in _VERIFY_CODES:
-        if text in reason:
-            return value
-    return 1  # X509_V_ERR_UNSPECIFIED
+    """The backend's ``X509_V_ERR_*`` code, or X509_V_ERR_UNSPECIFIED when it has none."""
+    return exc.verify_code or _UNSPECIFIED
 
 
 def _verification_error(reason: str, code: int) -> ssl.SSLCertVerificationError:
@@ -251,11 +227,15 @@ class WrapChecks:
                     problem = match_hostname(decode_certificate(der), name, False)
                 except ValueError:
                     problem = None
-            elif any(marker in exc.reason.lower() for marker in _NAME_MISMATCH):
-                problem = openssl_words  # the certificate is gone: trust the backend's words
+            elif exc.verify_code in _NAME_MISMATCH:
+                problem = openssl_words  # the certificate is gone: trust the backend's code
             if problem is not None:
-                code = 64 if problem.startswith("IP") else 62
-                return _verification_error(f"{problem} ({exc.reason})", code)
+                code = (
+                    VerifyCode.IP_ADDRESS_MISMATCH
+                    if problem.startswith("IP")
+                    else VerifyCode.HOSTNAME_MISMATCH
+                )
+                return _verification_error(f"{problem} ({exc.reason})", int(code))
         return ssl_error_from(exc)
 
     def after_handshake(self, peer: Callable[[], bytes | None]) -> None:

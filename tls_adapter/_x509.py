@@ -1,31 +1,74 @@
-"""A small DER reader that turns an X.509 certificate into the dict :mod:`ssl` returns.
+"""A small DER reader: X.509 certificates into the dict :mod:`ssl` returns, and checks
+of the shape of certificates and private keys.
 
 ``ssl.SSLSocket.getpeercert()`` returns a dict built by OpenSSL; a backend-neutral
 shim has only the DER bytes. :func:`decode_certificate` rebuilds the same dict
 (``subject``, ``issuer``, ``version``, ``serialNumber``, ``notBefore``, ``notAfter``,
 ``subjectAltName``, ``OCSP``, ``caIssuers``, ``crlDistributionPoints``) with the
-stdlib's spellings: OpenSSL long names for attribute types, ``'IP Address'`` entries
+stdlib's spellings: OpenSSL long names for attribute types and registered IDs (from
+the table of the OpenSSL that :mod:`ssl` uses, as the stdlib does), ``'IP Address'`` entries
 with IPv6 written as eight upper-case hex groups without zero compression,
 ``'Jan  1 00:00:00 2000 GMT'`` dates. No third-party code is involved; the reader is
-strict about structure and raises :class:`ValueError` on anything malformed.
+strict about structure and raises :class:`ValueError`, naming the part that is wrong,
+on anything malformed: peer certificates are attacker-controlled bytes, so no other
+exception escapes, nothing recurses, and the work is linear in the input.
+
+Where the stdlib silently leaves out an extension OpenSSL cannot parse (a malformed or
+repeated subjectAltName, say), this reader raises instead: it fails closed.
+
+:func:`check_certificate`, :func:`private_key_kind` and :func:`check_private_key` check
+structure, not cryptography: the fields of an X.509 ``Certificate`` (names and
+extensions included), or of a PKCS#8, encrypted PKCS#8, PKCS#1 RSA, SEC1 EC or DSA
+private key (for RSA also that its numbers agree), so that :mod:`tls_adapter`'s loaders
+reject garbage when a :class:`~tls_adapter.Certificate` or
+:class:`~tls_adapter.PrivateKey` is created, not when a backend loads it. Their
+messages never quote the bytes they were given.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
 
-__all__ = ["decode_certificate", "is_ca_certificate", "split_der_certificates"]
+__all__ = [
+    "PRIVATE_KEY_LABELS",
+    "check_certificate",
+    "check_private_key",
+    "decode_certificate",
+    "dns_name_matches",
+    "has_matching_dns_name",
+    "is_ca_certificate",
+    "private_key_kind",
+    "split_der_certificates",
+]
 
+_BOOLEAN = 0x01
+_INTEGER = 0x02
+_BIT_STRING = 0x03
+_OCTET_STRING = 0x04
+_NULL = 0x05
+_OID = 0x06
 _SEQUENCE = 0x30
 _SET = 0x31
-_INTEGER = 0x02
-_BOOLEAN = 0x01
-_OCTET_STRING = 0x04
-_OID = 0x06
 _UTC_TIME = 0x17
 _GENERALIZED_TIME = 0x18
 
-# OpenSSL long names (what ``ssl`` prints) for the attribute types seen in practice.
+_TAG_NAMES = {
+    _BOOLEAN: "BOOLEAN",
+    _INTEGER: "INTEGER",
+    _BIT_STRING: "BIT STRING",
+    _OCTET_STRING: "OCTET STRING",
+    _NULL: "NULL",
+    _OID: "OBJECT IDENTIFIER",
+    _SEQUENCE: "SEQUENCE",
+    _SET: "SET",
+    _UTC_TIME: "UTCTime",
+    _GENERALIZED_TIME: "GeneralizedTime",
+}
+
+# OpenSSL long names (what ``ssl`` prints) for the attribute types seen in practice;
+# other OIDs are looked up in OpenSSL's table by _object_name().
 _ATTRIBUTE_NAMES = {
     "2.5.4.3": "commonName",
     "2.5.4.4": "surname",
@@ -63,6 +106,29 @@ _OCSP = "1.3.6.1.5.5.7.48.1"
 _CA_ISSUERS = "1.3.6.1.5.5.7.48.2"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
+# An OID arc longer than this many bytes (224 bits; UUID arcs under 2.25 need 19) is
+# refused: converting arbitrarily long arcs to decimal costs quadratic time.
+_MAX_ARC_BYTES = 32
+
+
+@functools.lru_cache(maxsize=256)
+def _object_name(oid: str) -> str:
+    """OpenSSL's long name for *oid* (what ``ssl`` prints), or *oid* if it has none."""
+    name = _ATTRIBUTE_NAMES.get(oid)
+    if name is not None:
+        return name
+    try:
+        import ssl
+
+        known = ssl._ASN1Object(oid)
+    except (ImportError, AttributeError, ValueError):  # no ssl module, or an unknown OID
+        return oid
+    return known.longname or known.shortname or oid
+
+
+def _tag_name(tag: int) -> str:
+    return _TAG_NAMES.get(tag, f"tag 0x{tag:02x}")
+
 
 class _Node:
     """One TLV: its tag byte and the bounds of its contents inside ``data``."""
@@ -79,10 +145,10 @@ class _Node:
     def content(self) -> bytes:
         return self.data[self.start : self.end]
 
-    def children(self) -> list[_Node]:
+    def children(self, what: str = "DER value") -> list[_Node]:
         """The TLVs inside a constructed value."""
         if not self.tag & 0x20:
-            raise ValueError(f"DER tag 0x{self.tag:02x} is not constructed")
+            raise ValueError(f"{what}: {_tag_name(self.tag)} is not a constructed DER value")
         out = []
         pos = self.start
         while pos < self.end:
@@ -90,51 +156,77 @@ class _Node:
             out.append(node)
         return out
 
-    def expect(self, tag: int) -> _Node:
+    def expect(self, tag: int, what: str = "DER value") -> _Node:
         if self.tag != tag:
-            raise ValueError(f"expected DER tag 0x{tag:02x}, found 0x{self.tag:02x}")
+            raise ValueError(f"{what}: expected {_tag_name(tag)}, found {_tag_name(self.tag)}")
         return self
 
 
 def _read(data: bytes, pos: int, limit: int) -> tuple[_Node, int]:
     """The TLV starting at *pos* (which must end by *limit*) and the position after it."""
     if pos + 2 > limit:
-        raise ValueError("truncated DER")
+        raise ValueError(f"truncated DER: no complete tag and length at offset {pos}")
     tag = data[pos]
     if tag & 0x1F == 0x1F:
-        raise ValueError("multi-byte DER tags are not used in certificates")
+        raise ValueError(f"multi-byte DER tags are not used here (offset {pos})")
     length = data[pos + 1]
     pos += 2
     if length & 0x80:
         count = length & 0x7F
-        if count == 0 or count > 4 or pos + count > limit:
-            raise ValueError("bad DER length")
+        if count == 0:
+            raise ValueError(f"indefinite DER length at offset {pos - 2} (BER, not DER)")
+        if count > 4:
+            raise ValueError(f"DER length of {count} bytes at offset {pos - 2} (at most 4)")
+        if pos + count > limit:
+            raise ValueError(f"truncated DER: the length at offset {pos - 2} is cut off")
         length = int.from_bytes(data[pos : pos + count], "big")
         pos += count
     end = pos + length
     if end > limit:
-        raise ValueError("truncated DER")
+        raise ValueError(
+            f"truncated DER: a value of {length} bytes at offset {pos} runs past the end"
+        )
     return _Node(data, tag, pos, end), end
 
 
+def _whole(data: bytes, what: str) -> _Node:
+    """The one TLV that is all of *data*."""
+    node, end = _read(data, 0, len(data))
+    if end != len(data):
+        raise ValueError(f"trailing data after the DER {what} ({len(data) - end} bytes)")
+    return node
+
+
+def _as_der(data: object, what: str) -> bytes:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{what} must be bytes, not {type(data).__name__}")
+    return bytes(data)
+
+
 def _parse(der: bytes) -> _Node:
-    node, end = _read(der, 0, len(der))
-    if end != len(der):
-        raise ValueError("trailing data after the DER certificate")
-    return node.expect(_SEQUENCE)
+    return _whole(der, "certificate").expect(_SEQUENCE, "certificate")
 
 
-def _oid(node: _Node) -> str:
-    raw = node.expect(_OID).content
+def _oid(node: _Node, what: str = "OID") -> str:
+    raw = node.expect(_OID, what).content
     if not raw:
-        raise ValueError("empty OID")
+        raise ValueError(f"{what}: empty OBJECT IDENTIFIER")
+    if raw[-1] & 0x80:
+        raise ValueError(f"{what}: the last arc of the OBJECT IDENTIFIER is cut off")
     parts: list[int] = []
     value = 0
+    size = 0
     for byte in raw:
+        if size == 0 and byte == 0x80:
+            raise ValueError(f"{what}: OBJECT IDENTIFIER arc with a leading 0x80 (not DER)")
+        size += 1
+        if size > _MAX_ARC_BYTES:
+            raise ValueError(f"{what}: OBJECT IDENTIFIER arc longer than {_MAX_ARC_BYTES} bytes")
         value = (value << 7) | (byte & 0x7F)
         if not byte & 0x80:
             parts.append(value)
             value = 0
+            size = 0
     first = parts[0]
     head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
     return ".".join(str(p) for p in head + parts[1:])
@@ -151,39 +243,63 @@ def _string(node: _Node) -> str:
     return raw.decode("utf-8", "replace")
 
 
-def _name(node: _Node) -> tuple[tuple[tuple[str, str], ...], ...]:
+def _name(node: _Node, what: str) -> tuple[tuple[tuple[str, str], ...], ...]:
     rdns = []
-    for rdn in node.expect(_SEQUENCE).children():
+    for rdn in node.expect(_SEQUENCE, what).children(what):
         pairs = []
-        for atv in rdn.expect(_SET).children():
-            oid_node, value = atv.expect(_SEQUENCE).children()[:2]
-            oid = _oid(oid_node)
-            pairs.append((_ATTRIBUTE_NAMES.get(oid, oid), _string(value)))
+        for atv in rdn.expect(_SET, f"{what} RDN").children(f"{what} RDN"):
+            parts = atv.expect(_SEQUENCE, f"{what} attribute").children(f"{what} attribute")
+            if len(parts) != 2:
+                raise ValueError(f"{what} attribute: {len(parts)} parts, expected type and value")
+            oid = _oid(parts[0], f"{what} attribute type")
+            pairs.append((_object_name(oid), _string(parts[1])))
         rdns.append(tuple(pairs))
     return tuple(rdns)
 
 
-def _time(node: _Node) -> str:
-    text = node.content.decode("ascii")
+_UTC_RE = re.compile(rb"([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})Z")
+_GENERALIZED_RE = re.compile(
+    rb"([0-9]{4})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})(\.[0-9]+)?Z"
+)
+# What check_certificate() accepts (OpenSSL also reads BER times without seconds or
+# with a +hhmm offset; decode_certificate() wants RFC 5280's form).
+_ANY_TIME_RE = re.compile(rb"[0-9]{10,14}(\.[0-9]+)?(Z|[+-][0-9]{4})?")
+
+
+def _days_in_month(year: int, month: int) -> int:
+    if month == 2:
+        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
+def _time(node: _Node, what: str) -> str:
+    raw = node.content
     if node.tag == _UTC_TIME:
-        year = int(text[0:2])
+        match = _UTC_RE.fullmatch(raw)
+        if match is None:
+            raise ValueError(f"{what}: UTCTime is not YYMMDDHHMMSSZ")
+        year = int(match.group(1))
         year += 2000 if year < 50 else 1900
-        rest = text[2:]
+        fraction = ""
     elif node.tag == _GENERALIZED_TIME:
-        year = int(text[0:4])
-        rest = text[4:]
+        match = _GENERALIZED_RE.fullmatch(raw)
+        if match is None:
+            raise ValueError(f"{what}: GeneralizedTime is not YYYYMMDDHHMMSS[.fff]Z")
+        year = int(match.group(1))
+        fraction = (match.group(7) or b"").decode("ascii")  # printed as OpenSSL does
     else:
-        raise ValueError(f"bad certificate time tag 0x{node.tag:02x}")
-    if not rest.endswith("Z"):
-        raise ValueError("certificate times must be in UTC")
-    month, day = int(rest[0:2]), int(rest[2:4])
-    hh, mm, ss = rest[4:6], rest[6:8], rest[8:10]
-    fraction = rest[10:-1]  # ".123" in GeneralizedTime, printed as OpenSSL does
-    return f"{_MONTHS[month - 1]} {day:2d} {hh}:{mm}:{ss}{fraction} {year} GMT"
+        raise ValueError(f"{what}: expected a time, found {_tag_name(node.tag)}")
+    month, day, hour, minute, second = (int(match.group(i)) for i in range(2, 7))
+    if not 1 <= month <= 12 or not 1 <= day <= _days_in_month(year, month):
+        raise ValueError(f"{what}: no such date")
+    if hour > 23 or minute > 59 or second > 59:
+        raise ValueError(f"{what}: no such time of day")
+    clock = f"{hour:02d}:{minute:02d}:{second:02d}{fraction}"
+    return f"{_MONTHS[month - 1]} {day:2d} {clock} {year} GMT"
 
 
 def _serial(node: _Node) -> str:
-    raw = node.expect(_INTEGER).content
+    raw = node.expect(_INTEGER, "serialNumber").content
     sign = ""
     if raw and raw[0] & 0x80:
         sign = "-"
@@ -211,10 +327,13 @@ def _general_name(node: _Node) -> tuple[str, Any]:
     if number == 7:
         return ("IP Address", _ip(node.content))
     if number == 4:  # directoryName: EXPLICIT Name
-        return ("DirName", _name(node.children()[0]))
+        inner = node.children("subjectAltName directoryName")
+        if len(inner) != 1:
+            raise ValueError(f"subjectAltName directoryName: {len(inner)} values, expected 1")
+        return ("DirName", _name(inner[0], "subjectAltName directoryName"))
     if number == 8:  # registeredID: IMPLICIT OID
-        oid = _oid(_Node(node.data, _OID, node.start, node.end))
-        return ("Registered ID", oid)
+        oid = _oid(_Node(node.data, _OID, node.start, node.end), "subjectAltName registeredID")
+        return ("Registered ID", _object_name(oid))
     label = {0: "othername", 3: "X400Name", 5: "EdiPartyName"}.get(number, "othername")
     return (label, "<unsupported>")
 
@@ -223,62 +342,107 @@ def _uris(general_names: list[_Node]) -> list[str]:
     return [_string(n) for n in general_names if n.tag & 0x1F == 6]
 
 
-def _extensions(tbs_fields: list[_Node]) -> dict[str, bytes]:
+def _extensions(tbs_fields: list[_Node], *, duplicates: bool = False) -> dict[str, bytes]:
+    """Extension OID -> value, from the ``[3]`` field among *tbs_fields*.
+
+    RFC 5280 allows each extension once; OpenSSL cannot say which of two copies counts
+    (the stdlib then shows neither), so a repeated one is an error unless *duplicates*.
+    """
     out: dict[str, bytes] = {}
     for field in tbs_fields:
         if field.tag != 0xA3:
             continue
-        for ext in field.children()[0].expect(_SEQUENCE).children():
-            parts = ext.expect(_SEQUENCE).children()
-            out[_oid(parts[0])] = parts[-1].expect(_OCTET_STRING).content
+        inner = field.children("extensions")
+        if len(inner) != 1:
+            raise ValueError(f"extensions: [3] holds {len(inner)} values, expected 1 SEQUENCE")
+        for ext in inner[0].expect(_SEQUENCE, "extensions").children("extensions"):
+            parts = ext.expect(_SEQUENCE, "extension").children("extension")
+            if len(parts) not in (2, 3):
+                raise ValueError(f"extension: {len(parts)} parts, expected 2 or 3")
+            oid = _oid(parts[0], "extension id")
+            if len(parts) == 3:
+                parts[1].expect(_BOOLEAN, f"extension {oid} critical flag")
+            if oid in out and not duplicates:
+                raise ValueError(f"extension {oid} appears more than once")
+            out[oid] = parts[-1].expect(_OCTET_STRING, f"extension {oid} value").content
     return out
 
 
+def _extension_value(extensions: dict[str, bytes], oid: str, what: str) -> list[_Node]:
+    """The elements of the ``SEQUENCE OF`` inside extension *oid* (trailing data ignored)."""
+    value = extensions[oid]
+    node, _ = _read(value, 0, len(value))
+    return node.expect(_SEQUENCE, what).children(what)
+
+
 def _tbs_fields(der: bytes) -> list[_Node]:
-    tbs = _parse(der).children()[0].expect(_SEQUENCE)
-    return tbs.children()
+    parts = _parse(der).children("certificate")
+    if not parts:
+        raise ValueError("certificate: empty SEQUENCE")
+    return parts[0].expect(_SEQUENCE, "tbsCertificate").children("tbsCertificate")
+
+
+def _split_version(fields: list[_Node]) -> tuple[int, list[_Node]]:
+    """``(version, the fields after it)``: the version is ``[0] EXPLICIT`` and optional."""
+    if not fields or fields[0].tag != 0xA0:
+        return 1, fields
+    inner = fields[0].children("version")
+    if len(inner) != 1:
+        raise ValueError(f"version: [0] holds {len(inner)} values, expected 1 INTEGER")
+    raw = inner[0].expect(_INTEGER, "version").content
+    if len(raw) != 1 or raw[0] > 2:
+        raise ValueError("version: not v1, v2 or v3")
+    return raw[0] + 1, fields[1:]
 
 
 def decode_certificate(der: bytes) -> dict[str, Any]:
     """The dict ``ssl.SSLSocket.getpeercert()`` returns for the DER certificate *der*.
 
-    :raises ValueError: *der* is not a well-formed certificate.
+    :raises ValueError: *der* is not a well-formed certificate (the message says why).
+    :raises TypeError: *der* is not bytes-like.
     """
+    data = _as_der(der, "certificate")
     try:
-        return _decode(bytes(der))
-    except (IndexError, UnicodeDecodeError) as e:
-        raise ValueError(f"malformed certificate: {e}") from e
+        return _decode(data)
+    except ValueError as e:
+        raise ValueError(f"malformed certificate: {e}") from None
+    except (IndexError, KeyError) as e:  # pragma: no cover - a bug: every path checks
+        raise ValueError(f"malformed certificate ({type(e).__name__})") from e
 
 
 def _decode(der: bytes) -> dict[str, Any]:
-    fields = _tbs_fields(der)
-    version = 1
-    if fields[0].tag == 0xA0:
-        version = int.from_bytes(fields[0].children()[0].expect(_INTEGER).content, "big") + 1
-        fields_after_version = fields[1:]
-    else:
-        fields_after_version = fields
-    serial, _sig, issuer, validity, subject = fields_after_version[:5]
-    not_before, not_after = validity.expect(_SEQUENCE).children()[:2]
+    version, fields = _split_version(_tbs_fields(der))
+    if len(fields) < 6:
+        raise ValueError(
+            f"tbsCertificate: {len(fields)} fields after the version, expected serialNumber, "
+            "signature, issuer, validity, subject and subjectPublicKeyInfo"
+        )
+    serial, _sig, issuer, validity, subject = fields[:5]
+    times = validity.expect(_SEQUENCE, "validity").children("validity")
+    if len(times) != 2:
+        raise ValueError(f"validity: {len(times)} values, expected notBefore and notAfter")
     result: dict[str, Any] = {
-        "subject": _name(subject),
-        "issuer": _name(issuer),
+        "subject": _name(subject, "subject"),
+        "issuer": _name(issuer, "issuer"),
         "version": version,
         "serialNumber": _serial(serial),
-        "notBefore": _time(not_before),
-        "notAfter": _time(not_after),
+        "notBefore": _time(times[0], "notBefore"),
+        "notAfter": _time(times[1], "notAfter"),
     }
-    extensions = _extensions(fields_after_version[5:])
+    _check_optional_fields(fields[6:])
+    extensions = _extensions(fields[6:])
     if _SAN in extensions:
-        names, _ = _read(extensions[_SAN], 0, len(extensions[_SAN]))
-        result["subjectAltName"] = tuple(_general_name(n) for n in names.children())
+        names = _extension_value(extensions, _SAN, "subjectAltName")
+        result["subjectAltName"] = tuple(_general_name(n) for n in names)
     if _AIA in extensions:
-        access, _ = _read(extensions[_AIA], 0, len(extensions[_AIA]))
         ocsp: list[str] = []
         issuers: list[str] = []
-        for desc in access.children():
-            method, location = desc.expect(_SEQUENCE).children()[:2]
-            target = {_OCSP: ocsp, _CA_ISSUERS: issuers}.get(_oid(method))
+        for desc in _extension_value(extensions, _AIA, "authorityInfoAccess"):
+            parts = desc.expect(_SEQUENCE, "accessDescription").children("accessDescription")
+            if len(parts) != 2:
+                raise ValueError(f"accessDescription: {len(parts)} parts, expected 2")
+            method, location = parts
+            target = {_OCSP: ocsp, _CA_ISSUERS: issuers}.get(_oid(method, "accessMethod"))
             if target is not None:
                 target.extend(_uris([location]))
         if ocsp:
@@ -286,15 +450,14 @@ def _decode(der: bytes) -> dict[str, Any]:
         if issuers:
             result["caIssuers"] = tuple(issuers)
     if _CRL_DP in extensions:
-        points, _ = _read(extensions[_CRL_DP], 0, len(extensions[_CRL_DP]))
         uris: list[str] = []
-        for point in points.children():
-            for part in point.expect(_SEQUENCE).children():
+        for point in _extension_value(extensions, _CRL_DP, "cRLDistributionPoints"):
+            for part in point.expect(_SEQUENCE, "distributionPoint").children("distributionPoint"):
                 if part.tag != 0xA0:  # [0] distributionPoint
                     continue
-                for dp_name in part.children():
+                for dp_name in part.children("distributionPoint name"):
                     if dp_name.tag == 0xA0:  # [0] fullName: IMPLICIT GeneralNames
-                        uris.extend(_uris(dp_name.children()))
+                        uris.extend(_uris(dp_name.children("distributionPoint fullName")))
         if uris:
             result["crlDistributionPoints"] = tuple(uris)
     return result
@@ -302,31 +465,35 @@ def _decode(der: bytes) -> dict[str, Any]:
 
 def is_ca_certificate(der: bytes) -> bool:
     """Whether *der* carries ``basicConstraints`` with ``cA`` set (``False`` if malformed)."""
+    data = _as_der(der, "certificate")
     try:
-        fields = _tbs_fields(bytes(der))
-        start = 1 if fields[0].tag == 0xA0 else 0
-        extensions = _extensions(fields[start + 5 :])
-        value = extensions.get(_BASIC_CONSTRAINTS)
-        if value is None:
+        _, fields = _split_version(_tbs_fields(data))
+        extensions = _extensions(fields[6:])
+        if _BASIC_CONSTRAINTS not in extensions:
             return False
-        constraints, _ = _read(value, 0, len(value))
-        parts = constraints.expect(_SEQUENCE).children()
+        parts = _extension_value(extensions, _BASIC_CONSTRAINTS, "basicConstraints")
         return bool(parts) and parts[0].tag == _BOOLEAN and parts[0].content != b"\x00"
-    except (ValueError, IndexError):
+    except ValueError:
         return False
 
 
 def split_der_certificates(data: bytes) -> list[bytes]:
     """Split concatenated DER certificates (as in ``cadata=`` bytes) into single ones.
 
+    Only the outer ``SEQUENCE`` of each is looked at (see :func:`check_certificate`).
+
     :raises ValueError: the data is not a sequence of DER ``SEQUENCE`` values.
     """
-    data = bytes(data)
-    out = []
+    data = _as_der(data, "DER certificate data")
+    out: list[bytes] = []
     pos = 0
     while pos < len(data):
-        node, end = _read(data, pos, len(data))
-        node.expect(_SEQUENCE)
+        what = f"DER certificate {len(out) + 1}"
+        try:
+            node, end = _read(data, pos, len(data))
+        except ValueError as e:
+            raise ValueError(f"{what}: {e}") from None
+        node.expect(_SEQUENCE, what)
         out.append(data[pos:end])
         pos = end
     if not out:
@@ -334,6 +501,353 @@ def split_der_certificates(data: bytes) -> list[bytes]:
     return out
 
 
+# -- shape checks for the loaders -----------------------------------------------------------
+def _algorithm(node: _Node, what: str) -> tuple[str, list[_Node]]:
+    """``(oid, parameters)`` of an ``AlgorithmIdentifier``."""
+    parts = node.expect(_SEQUENCE, what).children(what)
+    if not 1 <= len(parts) <= 2:
+        raise ValueError(f"{what}: {len(parts)} parts, expected an algorithm and its parameters")
+    return _oid(parts[0], f"{what} algorithm"), parts[1:]
+
+
+def _bit_string(node: _Node, what: str) -> None:
+    content = node.expect(_BIT_STRING, what).content
+    if not content or content[0] > 7 or (len(content) == 1 and content[0]):
+        raise ValueError(f"{what}: malformed BIT STRING")
+
+
+def _check_time(node: _Node, what: str) -> None:
+    if node.tag not in (_UTC_TIME, _GENERALIZED_TIME):
+        raise ValueError(f"{what}: expected a time, found {_tag_name(node.tag)}")
+    if _ANY_TIME_RE.fullmatch(node.content) is None:
+        raise ValueError(f"{what}: not a time")
+
+
+def _check_optional_fields(fields: list[_Node]) -> None:
+    """issuerUniqueID [1], subjectUniqueID [2], extensions [3]: optional, in this order."""
+    previous = 0
+    for field in fields:
+        number = field.tag & 0x1F
+        if field.tag & 0xC0 != 0x80 or not 1 <= number <= 3 or number <= previous:
+            raise ValueError(f"tbsCertificate: unexpected {_tag_name(field.tag)} after the key")
+        previous = number
+
+
+def check_certificate(der: bytes, *, trailing_data: bool = False) -> int:
+    """Check that *der* has the shape of a DER X.509 certificate; return its length.
+
+    The outer structure is checked (three parts; every field of the
+    ``tbsCertificate`` in order, names and extensions included), not the semantics:
+    signatures, dates and key parameters are left to the TLS library. With
+    *trailing_data*, bytes after the certificate are allowed (OpenSSL's
+    ``TRUSTED CERTIFICATE`` blocks append their trust settings): the length returned
+    is then that of the certificate alone.
+
+    :raises ValueError: the certificate is malformed; the message names the part.
+    :raises TypeError: *der* is not bytes-like.
+    """
+    data = _as_der(der, "certificate")
+    if not data:
+        raise ValueError("empty certificate data")
+    if trailing_data:
+        node, length = _read(data, 0, len(data))
+    else:
+        node, length = _whole(data, "certificate"), len(data)
+    parts = node.expect(_SEQUENCE, "certificate").children("certificate")
+    if len(parts) != 3:
+        raise ValueError(
+            f"certificate: {len(parts)} parts, expected tbsCertificate, signatureAlgorithm "
+            "and signatureValue"
+        )
+    tbs, algorithm, signature = parts
+    _algorithm(algorithm, "signatureAlgorithm")
+    _bit_string(signature, "signatureValue")
+    _, fields = _split_version(tbs.expect(_SEQUENCE, "tbsCertificate").children("tbsCertificate"))
+    if len(fields) < 6:
+        raise ValueError(
+            f"tbsCertificate: {len(fields)} fields after the version, expected serialNumber, "
+            "signature, issuer, validity, subject and subjectPublicKeyInfo"
+        )
+    serial, inner_algorithm, issuer, validity, subject, key = fields[:6]
+    if not serial.expect(_INTEGER, "serialNumber").content:
+        raise ValueError("serialNumber: empty INTEGER")
+    _algorithm(inner_algorithm, "signature")
+    _name(issuer, "issuer")
+    times = validity.expect(_SEQUENCE, "validity").children("validity")
+    if len(times) != 2:
+        raise ValueError(f"validity: {len(times)} values, expected notBefore and notAfter")
+    _check_time(times[0], "notBefore")
+    _check_time(times[1], "notAfter")
+    _name(subject, "subject")
+    key_parts = key.expect(_SEQUENCE, "subjectPublicKeyInfo").children("subjectPublicKeyInfo")
+    if len(key_parts) != 2:
+        raise ValueError(f"subjectPublicKeyInfo: {len(key_parts)} parts, expected 2")
+    _algorithm(key_parts[0], "subjectPublicKeyInfo algorithm")
+    _bit_string(key_parts[1], "subjectPublicKey")
+    _check_optional_fields(fields[6:])
+    _extensions(fields[6:], duplicates=True)  # OpenSSL parses them; validation fails
+    return length
+
+
+# -- private keys -----------------------------------------------------------------------
+_RSA = "1.2.840.113549.1.1.1"
+_RSA_PSS = "1.2.840.113549.1.1.10"
+_EC = "1.2.840.10045.2.1"
+_DSA = "1.2.840.10040.4.1"
+# X25519, X448, Ed25519, Ed448: CurvePrivateKey ::= OCTET STRING of this many bytes.
+_RAW_KEY_SIZES = {"1.3.101.110": 32, "1.3.101.111": 56, "1.3.101.112": 32, "1.3.101.113": 57}
+_PBES2 = "1.2.840.113549.1.5.13"
+_PBKDF2 = "1.2.840.113549.1.5.12"
+_SCRYPT = "1.3.6.1.4.1.11591.4.11"
+# The block size of the CBC ciphers of PBES2, of PBES1 (PKCS#5 v1.5) and of PKCS#12's
+# PBE schemes: the ciphertext is a whole number of blocks.
+_PBES2_BLOCKS = {
+    "2.16.840.1.101.3.4.1.2": 16,  # aes-128-cbc
+    "2.16.840.1.101.3.4.1.22": 16,  # aes-192-cbc
+    "2.16.840.1.101.3.4.1.42": 16,  # aes-256-cbc
+    "1.2.840.113549.3.7": 8,  # des-ede3-cbc
+    "1.3.14.3.2.7": 8,  # des-cbc
+}
+_PBE_BLOCKS = {
+    **{f"1.2.840.113549.1.5.{n}": 8 for n in (1, 3, 4, 6, 10, 11)},
+    **{f"1.2.840.113549.1.12.1.{n}": 8 for n in (3, 4, 5, 6)},
+}
+# OpenSSL's OPENSSL_RSA_MAX_MODULUS_BITS: larger keys are refused by every library, and
+# checking them would cost superlinear time.
+_MAX_RSA_BITS = 16384
+
+#: The PEM labels of the private-key formats :func:`check_private_key` knows.
+PRIVATE_KEY_LABELS = (
+    "PRIVATE KEY",
+    "ENCRYPTED PRIVATE KEY",
+    "RSA PRIVATE KEY",
+    "EC PRIVATE KEY",
+    "DSA PRIVATE KEY",
+)
+
+
+def _integer(node: _Node, what: str) -> int:
+    raw = node.expect(_INTEGER, what).content
+    if not raw:
+        raise ValueError(f"{what}: empty INTEGER")
+    return int.from_bytes(raw, "big", signed=True)
+
+
+def private_key_kind(der: bytes) -> str:
+    """The PEM label of the private key in *der*: what its outer structure looks like.
+
+    ``"PRIVATE KEY"`` (PKCS#8), ``"ENCRYPTED PRIVATE KEY"`` (encrypted PKCS#8),
+    ``"RSA PRIVATE KEY"`` (PKCS#1), ``"EC PRIVATE KEY"`` (SEC1) or ``"DSA PRIVATE KEY"``.
+    Only the first fields are looked at; :func:`check_private_key` checks the rest.
+
+    :raises ValueError: *der* is none of these (the message never quotes *der*).
+    """
+    data = _as_der(der, "private key")
+    if not data:
+        raise ValueError("empty private key data")
+    fields = _whole(data, "private key").expect(_SEQUENCE, "private key").children("private key")
+    tags = [f.tag for f in fields[:3]]
+    if tags[:2] == [_SEQUENCE, _OCTET_STRING] and len(fields) == 2:
+        return "ENCRYPTED PRIVATE KEY"
+    if tags == [_INTEGER, _SEQUENCE, _OCTET_STRING]:
+        return "PRIVATE KEY"
+    if tags[:2] == [_INTEGER, _OCTET_STRING]:
+        return "EC PRIVATE KEY"
+    if len(fields) >= 9 and all(f.tag == _INTEGER for f in fields[:9]):
+        return "RSA PRIVATE KEY"
+    if len(fields) == 6 and all(f.tag == _INTEGER for f in fields):
+        return "DSA PRIVATE KEY"
+    if len(fields) == 3 and tags[0] == _SEQUENCE and tags[1] == _SEQUENCE:
+        raise ValueError("the DER data is a certificate, not a private key")
+    raise ValueError(
+        "the DER data is no PKCS#8, encrypted PKCS#8, PKCS#1 (RSA), SEC1 (EC) or DSA private key"
+    )
+
+
+def check_private_key(der: bytes, label: str) -> None:
+    """Check that *der* has the structure the PEM *label* promises.
+
+    Unencrypted keys are checked down to the key values (an RSA key's numbers must
+    agree with each other: n = pq and the CRT values); encrypted PKCS#8 keys up to the
+    encryption parameters and a ciphertext that is a whole number of cipher blocks.
+    Algorithms not listed in this module pass with their PKCS#8 envelope checked.
+
+    :raises ValueError: the key is malformed; the message names the part, never a value.
+    """
+    data = _as_der(der, "private key")
+    if label not in PRIVATE_KEY_LABELS:
+        raise ValueError(f"unsupported private key type {label!r}")
+    if not data:
+        raise ValueError(f"{label}: empty DER data")
+    node = _whole(data, label).expect(_SEQUENCE, label)
+    if label == "PRIVATE KEY":
+        _check_pkcs8(node)
+    elif label == "ENCRYPTED PRIVATE KEY":
+        _check_encrypted_pkcs8(node)
+    elif label == "RSA PRIVATE KEY":
+        _check_rsa(node, label)
+    elif label == "EC PRIVATE KEY":
+        _check_ec(node, label, parameters_expected=True)
+    else:
+        _check_dsa(node)
+
+
+def _check_pkcs8(node: _Node) -> None:
+    what = "PKCS#8 private key"
+    fields = node.children(what)
+    if len(fields) < 3:
+        raise ValueError(f"{what}: {len(fields)} fields, expected version, algorithm and key")
+    version = _integer(fields[0], f"{what} version")
+    if version not in (0, 1):
+        raise ValueError(f"{what}: unknown version")
+    algorithm, parameters = _algorithm(fields[1], f"{what} algorithm")
+    inner = fields[2].expect(_OCTET_STRING, f"{what} privateKey").content
+    # attributes [0] IMPLICIT SET, then (version 2 only) publicKey [1] IMPLICIT BIT STRING.
+    allowed = [0xA0, 0x81] if version == 1 else [0xA0]
+    for field in fields[3:]:
+        if field.tag not in allowed:
+            raise ValueError(f"{what}: unexpected {_tag_name(field.tag)} after the key")
+        allowed = allowed[allowed.index(field.tag) + 1 :]
+    if not inner:
+        raise ValueError(f"{what}: empty privateKey")
+    if algorithm in (_RSA, _RSA_PSS):
+        _check_rsa(_whole(inner, "RSA private key").expect(_SEQUENCE, "RSA private key"), "RSA")
+    elif algorithm == _EC:
+        if not parameters:
+            raise ValueError(f"{what}: EC key without curve parameters")
+        ec = _whole(inner, "EC private key").expect(_SEQUENCE, "EC private key")
+        _check_ec(ec, "EC private key", parameters_expected=False)
+    elif algorithm == _DSA:
+        if _integer(_whole(inner, "DSA private key"), "DSA private key") <= 0:
+            raise ValueError("DSA private key: not a positive number")
+    elif algorithm in _RAW_KEY_SIZES:
+        size = _RAW_KEY_SIZES[algorithm]
+        raw = _whole(inner, "private key").expect(_OCTET_STRING, "private key").content
+        if len(raw) != size:
+            raise ValueError(f"{what}: the key is {len(raw)} bytes, expected {size}")
+
+
+def _check_rsa(node: _Node, what: str) -> None:
+    fields = node.children(what)
+    if len(fields) < 9:
+        raise ValueError(f"{what}: {len(fields)} fields, expected version and eight INTEGERs")
+    version = _integer(fields[0], f"{what} version")
+    if version not in (0, 1) or (version == 0 and len(fields) != 9):
+        raise ValueError(f"{what}: unknown version or stray fields")
+    if version == 1 and len(fields) != 10:
+        raise ValueError(f"{what}: a multi-prime key needs one otherPrimeInfos SEQUENCE")
+    names = (
+        *("modulus", "publicExponent", "privateExponent", "prime1", "prime2"),
+        *("exponent1", "exponent2", "coefficient"),
+    )
+    for field, name in zip(fields[1:9], names, strict=True):
+        if len(field.content) > _MAX_RSA_BITS // 8 + 1:
+            raise ValueError(f"{what}: {name} is larger than a {_MAX_RSA_BITS}-bit key allows")
+    n, e, d, p, q, dp, dq, qinv = (
+        _integer(f, f"{what} {name}") for f, name in zip(fields[1:9], names, strict=True)
+    )
+    if n <= 0 or e <= 0 or d <= 0 or min(p, q, dp, dq, qinv) < 0:
+        raise ValueError(f"{what}: a key value is zero or negative")
+    if version == 1:
+        fields[9].expect(_SEQUENCE, f"{what} otherPrimeInfos")
+        return
+    if p == q == 0:
+        return  # no CRT values: nothing more to compare
+    if p <= 1 or q <= 1 or n != p * q:
+        raise ValueError(f"{what}: the modulus is not the product of the two primes")
+    if (dp, dq, qinv) != (0, 0, 0) and (
+        dp != d % (p - 1) or dq != d % (q - 1) or (q * qinv) % p != 1
+    ):
+        raise ValueError(f"{what}: the CRT values do not match the key")
+
+
+def _check_ec(node: _Node, what: str, *, parameters_expected: bool) -> None:
+    fields = node.children(what)
+    if len(fields) < 2:
+        raise ValueError(f"{what}: {len(fields)} fields, expected version and key")
+    if _integer(fields[0], f"{what} version") != 1:
+        raise ValueError(f"{what}: unknown version")
+    key = fields[1].expect(_OCTET_STRING, f"{what} privateKey").content
+    if not key or len(key) > 128:
+        raise ValueError(f"{what}: the private value is {len(key)} bytes long")
+    # parameters [0] EXPLICIT, publicKey [1] EXPLICIT BIT STRING: optional, in order.
+    allowed = [0xA0, 0xA1]
+    for field in fields[2:]:
+        if field.tag not in allowed:
+            raise ValueError(f"{what}: unexpected {_tag_name(field.tag)} after the key")
+        allowed = allowed[allowed.index(field.tag) + 1 :]
+        inner = field.children(what)
+        if len(inner) != 1:
+            raise ValueError(f"{what}: [{field.tag & 0x1F}] holds {len(inner)} values, expected 1")
+        if field.tag == 0xA0:
+            if inner[0].tag not in (_OID, _SEQUENCE, _NULL):
+                raise ValueError(f"{what}: curve parameters are {_tag_name(inner[0].tag)}")
+            if inner[0].tag == _OID:
+                _oid(inner[0], f"{what} curve")
+        else:
+            _bit_string(inner[0], f"{what} publicKey")
+    if parameters_expected and not any(f.tag == 0xA0 for f in fields[2:]):
+        raise ValueError(f"{what}: no curve parameters")
+
+
+def _check_dsa(node: _Node) -> None:
+    what = "DSA private key"
+    fields = node.children(what)
+    if len(fields) != 6:
+        raise ValueError(f"{what}: {len(fields)} fields, expected 6 INTEGERs")
+    values = [_integer(f, what) for f in fields]
+    if values[0] != 0 or min(values[1:]) <= 0:
+        raise ValueError(f"{what}: unknown version or a value that is not positive")
+
+
+def _check_encrypted_pkcs8(node: _Node) -> None:
+    what = "encrypted PKCS#8 key"
+    fields = node.children(what)
+    if len(fields) != 2:
+        raise ValueError(f"{what}: {len(fields)} fields, expected algorithm and encryptedData")
+    algorithm, parameters = _algorithm(fields[0], f"{what} algorithm")
+    ciphertext = fields[1].expect(_OCTET_STRING, f"{what} encryptedData").content
+    if not ciphertext:
+        raise ValueError(f"{what}: empty encryptedData")
+    block = None
+    if algorithm == _PBES2:
+        if len(parameters) != 1:
+            raise ValueError(f"{what}: PBES2 without parameters")
+        scheme = parameters[0].expect(_SEQUENCE, "PBES2 parameters").children("PBES2 parameters")
+        if len(scheme) != 2:
+            raise ValueError(f"{what}: PBES2 parameters have {len(scheme)} parts, expected 2")
+        kdf, kdf_parameters = _algorithm(scheme[0], "PBES2 keyDerivationFunc")
+        if kdf in (_PBKDF2, _SCRYPT):
+            if len(kdf_parameters) != 1:
+                raise ValueError(f"{what}: key derivation without parameters")
+            name = "PBKDF2" if kdf == _PBKDF2 else "scrypt"
+            kdf_fields = kdf_parameters[0].expect(_SEQUENCE, name).children(name)
+            if len(kdf_fields) < 2 or kdf_fields[0].tag != _OCTET_STRING:
+                raise ValueError(f"{what}: {name} parameters lack the salt")
+            if any(_integer(f, name) <= 0 for f in kdf_fields[1:] if f.tag == _INTEGER):
+                raise ValueError(f"{what}: {name} parameter that is not positive")
+        cipher, cipher_parameters = _algorithm(scheme[1], "PBES2 encryptionScheme")
+        block = _PBES2_BLOCKS.get(cipher)
+        if block is not None:
+            if len(cipher_parameters) != 1:
+                raise ValueError(f"{what}: CBC cipher without an IV")
+            iv = cipher_parameters[0].expect(_OCTET_STRING, f"{what} IV").content
+            if len(iv) != block:
+                raise ValueError(f"{what}: the IV is {len(iv)} bytes, expected {block}")
+    elif algorithm in _PBE_BLOCKS:
+        block = _PBE_BLOCKS[algorithm]
+        if len(parameters) != 1:
+            raise ValueError(f"{what}: password-based encryption without parameters")
+        pbe = parameters[0].expect(_SEQUENCE, "PBE parameters").children("PBE parameters")
+        if len(pbe) != 2 or pbe[0].tag != _OCTET_STRING or _integer(pbe[1], "PBE") <= 0:
+            raise ValueError(f"{what}: PBE parameters are not a salt and an iteration count")
+    if block is not None and len(ciphertext) % block:
+        raise ValueError(
+            f"{what}: encryptedData is not a whole number of {block}-byte blocks (truncated?)"
+        )
+
+
+# -- host names -------------------------------------------------------------------------
 def dns_name_matches(pattern: str, host: str) -> bool:
     """Whether the dNSName *pattern* matches *host* (an A-label, lower case, no final dot).
 
@@ -358,6 +872,9 @@ def dns_name_matches(pattern: str, host: str) -> bool:
 
 
 def has_matching_dns_name(der: bytes, host: str) -> bool:
-    """Whether a dNSName subjectAltName of the DER certificate matches *host*."""
+    """Whether a dNSName subjectAltName of the DER certificate matches *host*.
+
+    :raises ValueError: the certificate is malformed.
+    """
     names = decode_certificate(der).get("subjectAltName", ())
     return any(kind == "DNS" and dns_name_matches(value, host) for kind, value in names)

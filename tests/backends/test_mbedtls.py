@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
+import re
 import socket
 import ssl
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -36,6 +38,12 @@ from tls_adapter import (
     TLSWrappedBuffer,
     TrustStore,
     WantReadError,
+)
+from tls_adapter.backends._compat import (
+    mbedtls_handshake_step,
+    mbedtls_input_room,
+    mbedtls_input_unread,
+    mbedtls_set_hostname,
 )
 
 from ..peers import (
@@ -724,3 +732,103 @@ def test_system_trust_store_is_the_os_bundle_not_certifi(
         client = context.wrap_buffers("localhost")
         handshake_buffers(client, server_of(mbedtls, pki).wrap_buffers())
         assert client.getpeercert() == der_of(pki.server)
+
+
+# -- private API wrappers (tls_adapter.backends._compat) --------------------------------
+# Each test calls one wrapper directly, so that a python-mbedtls release that moves a
+# private name fails here, by name (AttributeError and the like), and checks the
+# behaviour the backend relies on.
+def _raw_client(pki: PKI, hostname: str) -> Any:
+    """A python-mbedtls client buffer (its own API, not the backend's) trusting *pki*."""
+    from mbedtls import tls as _mtls
+    from mbedtls import x509 as _mx509
+
+    store = _mtls.TrustStore()
+    store.add(_mx509.CRT.from_PEM(pki.ca.cert_pem.bytes().decode("ascii")))
+    config = _mtls.TLSConfiguration(validate_certificates=True, trust_store=store)
+    return _mtls.ClientContext(config).wrap_buffers(hostname)
+
+
+def _raw_handshake(mb: Any, peer: StdlibPeer, rounds: int = 30) -> None:
+    """Drive a python-mbedtls buffer against a stdlib server; Mbed TLS errors propagate."""
+    from mbedtls import tls as _mtls
+
+    over: Any = _mtls.HandshakeStep.HANDSHAKE_OVER  # the stub types members as int
+    for _ in range(rounds):
+        if mbedtls_handshake_step(mb) is not over:
+            with contextlib.suppress(_mtls.WantReadError, _mtls.WantWriteError):
+                mb.do_handshake()
+        produced = mb.peek_outgoing(1 << 20)
+        if produced:
+            peer.incoming.write(produced)
+            mb.consume_outgoing(len(produced))
+        peer.step()
+        if peer.outgoing.pending:
+            mb.receive_from_network(peer.outgoing.read())
+        if peer.done and mbedtls_handshake_step(mb) is over:
+            return
+    raise AssertionError("the raw python-mbedtls handshake did not finish")
+
+
+def test_compat_mbedtls_input_levels(pki: PKI) -> None:
+    mb = _raw_client(pki, "localhost")
+    assert mbedtls_input_unread(mb) == 0
+    capacity = mbedtls_input_room(mb)
+    assert capacity == 32 * 1024  # python-mbedtls 2.10.1's ring (TLS_BUFFER_CAPACITY)
+    mb.receive_from_network(b"\x16\x03\x03")
+    assert mbedtls_input_unread(mb) == 3
+    assert mbedtls_input_room(mb) == capacity - 3
+    with pytest.raises(BufferError):  # what feeding more than the room does
+        mb.receive_from_network(bytes(capacity))
+
+
+def test_compat_mbedtls_handshake_step(mbedtls: Backend, pki: PKI) -> None:
+    from mbedtls import tls as _mtls
+
+    steps: Any = _mtls.HandshakeStep  # the stub types its members as int
+    mb = _raw_client(pki, "localhost")
+    assert mbedtls_handshake_step(mb) is steps.HELLO_REQUEST
+    mb.do_handshake()
+    assert mbedtls_handshake_step(mb) is steps.CLIENT_HELLO
+    with pytest.raises(_mtls.WantWriteError):  # the ClientHello is out
+        mb.do_handshake()
+    assert mbedtls_handshake_step(mb) is steps.SERVER_HELLO
+    # The backend's own buffers, after a full handshake.
+    client = client_of(mbedtls, pki).wrap_buffers("localhost")
+    handshake_buffers(client, server_of(mbedtls, pki).wrap_buffers())
+    assert mbedtls_handshake_step(client._mb) is steps.HANDSHAKE_OVER  # type: ignore[attr-defined]
+
+
+def test_compat_mbedtls_set_hostname(pki: PKI) -> None:
+    from mbedtls import exceptions as _mexc
+
+    # The name given to wrap_buffers is the one checked...
+    mb = _raw_client(pki, "wrong.example")
+    with pytest.raises(_mexc.TLSError) as info:
+        _raw_handshake(mb, StdlibPeer(stdlib_server(pki), server_side=True))
+    assert (getattr(info.value, "err", 0) or 0) & 0xFF80 == 0x2700  # X509_CERT_VERIFY_FAILED
+    # ...unless it is changed before the certificate arrives.
+    mb = _raw_client(pki, "wrong.example")
+    mbedtls_set_hostname(mb, "localhost")
+    _raw_handshake(mb, StdlibPeer(stdlib_server(pki), server_side=True))
+    assert mb.getpeercert(True) == der_of(pki.server)
+    with pytest.raises(_mexc.TLSError):  # longer than Mbed TLS allows
+        mbedtls_set_hostname(_raw_client(pki, "localhost"), "a" * 300)
+
+
+def test_backend_module_uses_no_private_mbedtls_api() -> None:
+    """Private names of python-mbedtls appear only in the wrappers of ``_compat``."""
+    from tls_adapter.backends import mbedtls as module
+
+    source = Path(module.__file__).read_text(encoding="utf-8")
+    for pattern in (
+        r"\._(input|output)_buffer\b",
+        r"\._handshake_state\b",
+        r"\._set_hostname\b",
+        r"\._server_hostname\b",
+        r"\._(verified|cipher_suite|reset|renegotiate|cookieparam)\b",
+        r"_ringbuf",
+        r"mbedtls\._tls\b",
+        r"\b_tls\.",
+    ):
+        assert not re.search(pattern, source), pattern

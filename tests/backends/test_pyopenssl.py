@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import socket
 import ssl
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import trustme
@@ -25,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 
 import tls_adapter
 from tls_adapter import (
+    Certificate,
     CertificateValidationError,
     CipherSuite,
     ConfigurationError,
@@ -36,12 +39,24 @@ from tls_adapter import (
     TrustStore,
     WantReadError,
 )
+from tls_adapter.backends._compat import (
+    SNI_DEFAULT_ALERT,
+    bundled_cipher_names,
+    expect_peer_name,
+    incoming_bio_pending,
+    legacy_tls13_setter,
+    set_context_verify_flags,
+    set_servername_hook,
+    verify_reason,
+    verify_result,
+)
 
 from ..peers import (
     PKI,
     ThreadedServer,
     chain_of,
     client_config,
+    custom_leaf,
     der_of,
     drive_handshake,
     echo_handler,
@@ -51,6 +66,9 @@ from ..peers import (
     server_config,
 )
 from .support import requires_backend
+
+if TYPE_CHECKING:
+    from OpenSSL import SSL
 
 pytestmark = requires_backend("pyopenssl")
 
@@ -471,3 +489,251 @@ def test_pyopenssl_server_and_client_over_sockets(pki: PKI, pyopenssl: tls_adapt
         assert bytes(received) == payload
         tls.close()
     assert server.errors == []
+
+
+# -- private API wrappers (tls_adapter.backends._compat) ------------------------------------
+# Each test calls one wrapper directly, so that a pyOpenSSL/cryptography release that
+# moves a private name fails here, by name (AttributeError and the like), and checks
+# the behaviour the backend relies on.
+def _raw_server_context(chain: tuple[tuple[Certificate, ...], PrivateKey]) -> SSL.Context:
+    from cryptography import x509
+    from OpenSSL import SSL
+
+    certs, key = chain
+    native = SSL.Context(SSL.TLS_SERVER_METHOD)
+    native.use_certificate(x509.load_der_x509_certificate(certs[0].to_der()))
+    for extra in certs[1:]:
+        native.add_extra_chain_cert(x509.load_der_x509_certificate(extra.to_der()))
+    private = serialization.load_pem_private_key(key.to_pem(), None)
+    native.use_privatekey(private)  # type: ignore[arg-type]
+    return native
+
+
+def _raw_client_context(*anchors: Certificate) -> SSL.Context:
+    from cryptography import x509
+    from OpenSSL import SSL, crypto
+
+    native = SSL.Context(SSL.TLS_CLIENT_METHOD)
+    native.set_verify(SSL.VERIFY_PEER)
+    store = native.get_cert_store()
+    assert store is not None
+    for anchor in anchors:
+        store.add_cert(
+            crypto.X509.from_cryptography(x509.load_der_x509_certificate(anchor.to_der()))
+        )
+    return native
+
+
+def _raw_handshake(client: SSL.Connection, server: SSL.Connection) -> None:
+    """Drive two memory-BIO pyOpenSSL connections; raises the first ``SSL.Error``."""
+    from OpenSSL import SSL
+
+    done = [False, False]
+    for _ in range(20):
+        for i, (conn, peer) in enumerate(((client, server), (server, client))):
+            if not done[i]:
+                try:
+                    conn.do_handshake()
+                    done[i] = True
+                except SSL.WantReadError:
+                    pass
+            while True:
+                try:
+                    peer.bio_write(conn.bio_read(65536))
+                except SSL.WantReadError:
+                    break
+        if all(done):
+            return
+    raise AssertionError("the raw pyOpenSSL handshake made no progress")
+
+
+def _raw_pair(
+    client_ctx: SSL.Context, server_ctx: SSL.Context
+) -> tuple[SSL.Connection, SSL.Connection]:
+    from OpenSSL import SSL
+
+    client, server = SSL.Connection(client_ctx, None), SSL.Connection(server_ctx, None)
+    client.set_connect_state()
+    server.set_accept_state()
+    return client, server
+
+
+def _ca_certificate(pki: PKI) -> Certificate:
+    return Certificate.from_buffer(pki.ca.cert_pem.bytes())
+
+
+@pytest.mark.parametrize(
+    ("leaf", "host", "ip", "expected"),
+    [
+        ("server", "localhost", None, "OK"),
+        ("server", "wrong.example", None, "ERR_HOSTNAME_MISMATCH"),
+        ("server", None, "127.0.0.1", "OK"),
+        ("server", None, "::1", "OK"),
+        ("server", None, "127.0.0.2", "ERR_IP_ADDRESS_MISMATCH"),
+        ("server", "127.0.0.1", None, "ERR_HOSTNAME_MISMATCH"),  # a name never matches an IP
+        # X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS:
+        ("partial-wildcard", "foo.example.org", None, "ERR_HOSTNAME_MISMATCH"),
+        ("wildcard", "www.example.org", None, "OK"),
+        # X509_CHECK_FLAG_NEVER_CHECK_SUBJECT: the CN is never a name.
+        ("cn-only", "localhost", None, "ERR_HOSTNAME_MISMATCH"),
+    ],
+)
+def test_compat_expect_peer_name(
+    pki: PKI, leaf: str, host: str | None, ip: str | None, expected: str
+) -> None:
+    import ipaddress
+
+    from cryptography import x509
+    from OpenSSL import SSL
+
+    chain = {
+        "server": lambda: chain_of(pki.server),
+        "partial-wildcard": lambda: custom_leaf(pki, "x", [x509.DNSName("f*.example.org")]),
+        "wildcard": lambda: custom_leaf(pki, "x", [x509.DNSName("*.example.org")]),
+        "cn-only": lambda: custom_leaf(pki, "localhost", []),
+    }[leaf]()
+    client, server = _raw_pair(
+        _raw_client_context(_ca_certificate(pki)), _raw_server_context(chain)
+    )
+    packed = ipaddress.ip_address(ip).packed if ip is not None else None
+    assert expect_peer_name(client, host=host, ip=packed) is True
+    code = getattr(SSL.X509VerificationCodes, expected)
+    if code == SSL.X509VerificationCodes.OK:
+        _raw_handshake(client, server)
+    else:
+        with pytest.raises(SSL.Error, match="certificate verify failed"):
+            _raw_handshake(client, server)
+    assert verify_result(client) == code
+
+
+def test_compat_expect_peer_name_wants_exactly_one_name(pki: PKI) -> None:
+    from OpenSSL import SSL
+
+    conn = SSL.Connection(_raw_client_context(_ca_certificate(pki)), None)
+    with pytest.raises(ValueError, match="exactly one"):
+        expect_peer_name(conn)
+    with pytest.raises(ValueError, match="exactly one"):
+        expect_peer_name(conn, host="localhost", ip=b"\x7f\x00\x00\x01")
+
+
+def test_compat_verify_result_and_reason(pki: PKI, other_ca: trustme.CA) -> None:
+    from OpenSSL import SSL
+
+    codes = SSL.X509VerificationCodes
+    untrusting = _raw_client_context(Certificate.from_buffer(other_ca.cert_pem.bytes()))
+    client, server = _raw_pair(untrusting, _raw_server_context(chain_of(pki.server)))
+    assert verify_result(client) == codes.OK
+    with pytest.raises(SSL.Error):
+        _raw_handshake(client, server)
+    assert verify_result(client) == codes.ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+    # The reason strings the backend reports (see test_expired_certificate_reason).
+    assert verify_reason(codes.ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) == (
+        "unable to get local issuer certificate"
+    )
+    assert verify_reason(codes.ERR_CERT_HAS_EXPIRED) == "certificate has expired"
+    assert verify_reason(codes.ERR_DEPTH_ZERO_SELF_SIGNED_CERT) == "self-signed certificate"
+
+
+def test_compat_set_context_verify_flags_reach_new_connections() -> None:
+    """PARTIAL_CHAIN set on the context: an intermediate alone becomes a trust anchor."""
+    from OpenSSL import SSL, crypto
+
+    root = trustme.CA()
+    leaf = root.create_child_ca().issue_cert("localhost")
+    chain = chain_of(leaf)
+    intermediate = chain[0][1]
+    server_ctx = _raw_server_context(chain)
+    client_ctx = _raw_client_context(intermediate)
+    client, server = _raw_pair(client_ctx, server_ctx)
+    with pytest.raises(SSL.Error):
+        _raw_handshake(client, server)
+    assert verify_result(client) == SSL.X509VerificationCodes.ERR_UNABLE_TO_GET_ISSUER_CERT
+    flags = crypto.X509StoreFlags.X509_STRICT | crypto.X509StoreFlags.PARTIAL_CHAIN
+    set_context_verify_flags(client_ctx, flags)
+    client, server = _raw_pair(client_ctx, server_ctx)
+    _raw_handshake(client, server)
+    assert verify_result(client) == SSL.X509VerificationCodes.OK
+
+
+@pytest.mark.parametrize(
+    ("verdict", "alert"), [(None, None), (80, "internal error"), (-1, "unrecognized name")]
+)
+def test_compat_set_servername_hook(pki: PKI, verdict: int | None, alert: str | None) -> None:
+    from OpenSSL import SSL
+
+    assert verdict != -1 or SNI_DEFAULT_ALERT == -1
+    seen: list[tuple[SSL.Connection, bytes | None]] = []
+
+    def hook(conn: SSL.Connection) -> int | None:
+        seen.append((conn, conn.get_servername()))
+        return verdict
+
+    server_ctx = _raw_server_context(chain_of(pki.server))
+    handle = set_servername_hook(server_ctx, hook)
+    client, server = _raw_pair(_raw_client_context(_ca_certificate(pki)), server_ctx)
+    client.set_tlsext_host_name(b"localhost")
+    if alert is None:
+        _raw_handshake(client, server)
+    else:
+        with pytest.raises(SSL.Error, match="callback failed"):  # the server's side
+            _raw_handshake(client, server)
+        client.bio_write(server.bio_read(65536))  # its alert
+        with pytest.raises(SSL.Error) as info:
+            client.do_handshake()
+        assert alert in str(info.value)
+    assert seen == [(server, b"localhost")]
+    assert handle is not None  # kept alive until here, as the backend keeps it
+
+
+def test_compat_incoming_bio_pending(pki: PKI) -> None:
+    from OpenSSL import SSL
+
+    conn = SSL.Connection(_raw_server_context(chain_of(pki.server)), None)
+    conn.set_accept_state()
+    assert incoming_bio_pending(conn) == 0
+    conn.bio_write(b"\x16\x03\x01")  # the start of a record header: OpenSSL waits for more
+    assert incoming_bio_pending(conn) == 3
+    with pytest.raises(SSL.WantReadError):
+        conn.do_handshake()
+    assert incoming_bio_pending(conn) == 0  # read, and held inside OpenSSL
+
+
+def test_compat_bundled_cipher_names() -> None:
+    table = bundled_cipher_names()
+    assert table is not None
+    assert table[0x1301] == "TLS_AES_128_GCM_SHA256"
+    assert table[0x1303] == "TLS_CHACHA20_POLY1305_SHA256"
+    assert table[0xC02F] == "ECDHE-RSA-AES128-GCM-SHA256"
+    assert table[0x009C] == "AES128-GCM-SHA256"
+
+
+def test_compat_legacy_tls13_setter() -> None:
+    """The fallback for pyOpenSSL 25.0/25.1 (no Context.set_tls13_ciphersuites)."""
+    from OpenSSL import SSL
+
+    setter = legacy_tls13_setter()
+    assert setter is not None
+    native = SSL.Context(SSL.TLS_METHOD)
+    setter(native, b"TLS_CHACHA20_POLY1305_SHA256")
+    names = SSL.Connection(native, None).get_cipher_list()
+    assert [n for n in names if n.startswith("TLS_")] == ["TLS_CHACHA20_POLY1305_SHA256"]
+    with pytest.raises(SSL.Error):
+        setter(native, b"NOT_A_SUITE")
+
+
+def test_backend_module_uses_no_private_pyopenssl_api() -> None:
+    """Private names of pyOpenSSL appear only in the wrappers of ``_compat``."""
+    from tls_adapter.backends import pyopenssl as module
+
+    source = Path(module.__file__).read_text(encoding="utf-8")
+    for pattern in (
+        r"OpenSSL\._util",
+        r"\b_?lib\.",
+        r"\b_?ffi\.",
+        r"\._ssl\b",
+        r"\._(from|into)_ssl\b",
+        r"\._reverse_mapping\b",
+        r"native\._context\b",
+        r"(?<!tls_adapter)\._(tlsext_\w+|verify_helper|app_data|socket)\b",
+    ):
+        assert not re.search(pattern, source), pattern

@@ -196,7 +196,8 @@ class FFIErrors:
     :param backend: the backend's name, for messages.
     :param want_read: raised when more peer data is needed.
     :param ragged_eof: the transport closed without close_notify.
-    :param certificate: the peer's certificate was refused; each has a ``reason``.
+    :param certificate: the peer's certificate was refused; each has a ``reason``, and
+        may have a ``verify_code`` (an OpenSSL ``X509_V_ERR_*`` number, or ``None``).
     :param failure: any other failure of the library (or of the arguments it was given).
 
     The certificate and EOF classes are caught before *failure*, so they may subclass it.
@@ -231,7 +232,9 @@ class FFIErrors:
         except self.ragged_eof as e:
             raise RaggedEOF("the peer closed the connection without a TLS close_notify") from e
         except self.certificate as e:
-            raise CertificateValidationError(getattr(e, "reason", None) or str(e)) from e
+            raise CertificateValidationError(
+                getattr(e, "reason", None) or str(e), verify_code=getattr(e, "verify_code", None)
+            ) from e
         except SNICallbackError as e:
             raise_sni_failure(e)
         except self.failure as e:

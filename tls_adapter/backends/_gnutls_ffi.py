@@ -93,6 +93,7 @@ from ctypes.util import find_library
 from dataclasses import dataclass
 from typing import Any
 
+from .._verify_codes import VerifyCode
 from .._x509 import has_matching_dns_name
 from ._ffi_buffer import MemoryIO, MemoryTransport
 
@@ -178,6 +179,30 @@ _ALPN_SERVER_PRECEDENCE = 1 << 1
 _TLS1_3 = 5
 _KX_UNKNOWN = 0
 _STATUS_NOT_VERIFIED = 0xFFFFFFFF
+#: ``gnutls_certificate_status_t`` bits (gnutls/gnutls.h) and the X509_V_ERR_* code each
+#: means, in the order OpenSSL's verifier would find them (the first bit set wins):
+#: the chain, the certificates' extensions and purpose, the name, then signatures,
+#: revocation and dates. SIGNER_CONSTRAINTS_FAILURE has no code: GnuTLS uses it for
+#: name constraints and path lengths alike.
+_STATUS_CODES = (
+    (1 << 6, VerifyCode.UNABLE_TO_GET_ISSUER_CERT_LOCALLY),  # SIGNER_NOT_FOUND
+    (1 << 7, VerifyCode.INVALID_CA),  # SIGNER_NOT_CA
+    (1 << 21, VerifyCode.UNHANDLED_CRITICAL_EXTENSION),  # UNKNOWN_CRIT_EXTENSIONS
+    (_STATUS_PURPOSE_MISMATCH, VerifyCode.INVALID_PURPOSE),
+    (_STATUS_UNEXPECTED_OWNER, VerifyCode.HOSTNAME_MISMATCH),  # or IP_ADDRESS_MISMATCH
+    # A weak signature hash, or (with the verification profile) a key too small: GnuTLS
+    # has one bit for both.
+    (_STATUS_INSECURE_ALGORITHM, VerifyCode.CA_MD_TOO_WEAK),
+    (1 << 11, VerifyCode.CERT_SIGNATURE_FAILURE),  # SIGNATURE_FAILURE
+    (1 << 5, VerifyCode.CERT_REVOKED),  # REVOKED
+    (1 << 9, VerifyCode.CERT_NOT_YET_VALID),  # NOT_ACTIVATED
+    (1 << 10, VerifyCode.CERT_HAS_EXPIRED),  # EXPIRED
+)
+#: Handshake errors of :data:`PEER_CERTIFICATE_ERRORS` that say what is wrong.
+_PEER_CERTIFICATE_CODES = {
+    -47: VerifyCode.UNHANDLED_CRITICAL_EXTENSION,  # X509_UNSUPPORTED_CRITICAL_EXTENSION
+    -48: VerifyCode.INVALID_PURPOSE,  # KEY_USAGE_VIOLATION
+}
 
 #: Key purposes (extendedKeyUsage OIDs; gnutls/x509.h ``GNUTLS_KP_TLS_WWW_*``) a peer's
 #: chain is verified for: a server's must allow serverAuth, a client's clientAuth.
@@ -412,12 +437,29 @@ class VerifyError(GnuTLSError):
     :ivar status: the ``gnutls_certificate_status_t`` bit mask.
     :ivar reason: GnuTLS's text, e.g. ``"The certificate is NOT trusted. The name in the
         certificate does not match the expected."``
+    :ivar verify_code: what *status* says failed, as an OpenSSL ``X509_V_ERR_*`` code
+        (``None`` if no bit says); a name mismatch is an IP address mismatch when
+        *ip_address* is true (the name verified was one).
     """
 
-    def __init__(self, code: int, status: int, reason: str, alert_sent: int | None) -> None:
+    def __init__(
+        self, code: int, status: int, reason: str, alert_sent: int | None, ip_address: bool = False
+    ) -> None:
         super().__init__(code, "certificate verify failed", alert_sent=alert_sent)
         self.status, self.reason = status, reason
+        self.verify_code = _status_code(status, ip_address)
         self.args = (f"certificate verify failed: {reason}",)
+
+
+def _status_code(status: int, ip_address: bool) -> int | None:
+    if status == _STATUS_NOT_VERIFIED:
+        return None
+    for bit, code in _STATUS_CODES:
+        if status & bit:
+            if code == VerifyCode.HOSTNAME_MISMATCH and ip_address:
+                return int(VerifyCode.IP_ADDRESS_MISMATCH)
+            return int(code)
+    return None
 
 
 class PeerCertificateError(GnuTLSError):
@@ -433,6 +475,8 @@ class PeerCertificateError(GnuTLSError):
         self.reason = (
             f"GnuTLS refused the peer's certificate: {_strerror(code)} [GnuTLS error {code}]"
         )
+        #: The OpenSSL ``X509_V_ERR_*`` code, when the error says what is wrong.
+        self.verify_code: int | None = _PEER_CERTIFICATE_CODES.get(code)
 
 
 class RaggedEOFError(GnuTLSError):
@@ -1083,6 +1127,7 @@ class Session(MemoryIO):
         self._rbuf = ctypes.create_string_buffer(0)
         self._t = _Transport()
         self._keep: list[Any] = []  # C data GnuTLS points to for the session's lifetime
+        self._verifies_ip = False  # whether the name verified is an IP address
         #: The key purpose the peer's chain is verified for (see :meth:`_verify_data`).
         self.key_purpose = KP_TLS_WWW_CLIENT if server_side else KP_TLS_WWW_SERVER
         if server_side and server_hostname is not None:
@@ -1199,6 +1244,7 @@ class Session(MemoryIO):
                 c.gnutls_session_set_verify_function(h, func)
                 return
         elif ip is not None and verify == VerifyMode.HOSTNAME:  # IP literal: no SNI
+            self._verifies_ip = True
             vdata = self._verify_data(c, h, (_DT_IP_ADDRESS, ip))
             c.gnutls_session_set_verify_cert2(h, vdata, len(vdata), 0)
             return
@@ -1346,7 +1392,9 @@ class Session(MemoryIO):
             status = self._t.verify_status
             if status is None:
                 status = int(c.gnutls_session_get_verify_cert_status(h))
-            exc = VerifyError(rc, status, _status_text(status, self.key_purpose), sent)
+            exc = VerifyError(
+                rc, status, _status_text(status, self.key_purpose), sent, self._verifies_ip
+            )
         elif rc in PEER_CERTIFICATE_ERRORS and not self._done:
             exc = PeerCertificateError(rc, context, sent)
         elif rc == E_PREMATURE_TERMINATION:

@@ -62,6 +62,7 @@ from .._errors import (
 from .._policy import ChainPolicy, PeerCheck
 from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore
+from .._verify_codes import from_legacy
 from . import Capabilities
 from ._buffer_kit import BufferBase
 from ._server import (
@@ -213,6 +214,16 @@ class Flavour:
         """The reason if *exc* is a real certificate failure, else ``None``."""
         return exc.verify_message or exc.reason or describe(exc)
 
+    def verify_code(self, exc: ssl.SSLCertVerificationError) -> int | None:
+        """The ``X509_V_ERR_*`` code of a certificate failure (OpenSSL 3.0 numbering), or
+        ``None`` when the library gives none (0)."""
+        code = getattr(exc, "verify_code", None)
+        if not isinstance(code, int) or code <= 0:
+            return None
+        if self.module is ssl and ssl.OPENSSL_VERSION_INFO < (3,):
+            return from_legacy(code)  # a Python built against OpenSSL 1.1
+        return code
+
     def peer_closed(self, obj: Any) -> bool:
         """After ``read`` found no data: whether the peer's ``close_notify`` arrived.
 
@@ -257,7 +268,7 @@ class Flavour:
             reason = self.certificate_failure(e)
             if reason is None:
                 raise TLSError(describe(e)) from e
-            raise CertificateValidationError(reason) from e
+            raise CertificateValidationError(reason, verify_code=self.verify_code(e)) from e
         except ssl.SSLEOFError as e:
             raise RaggedEOF("the peer closed the connection without a TLS close_notify") from e
         except ssl.SSLZeroReturnError as e:

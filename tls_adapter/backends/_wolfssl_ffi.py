@@ -67,6 +67,7 @@ from ctypes.util import find_library
 from dataclasses import dataclass
 from typing import Any
 
+from .._verify_codes import VerifyCode, from_legacy
 from .._x509 import decode_certificate, has_matching_dns_name
 from ._ffi_buffer import MemoryIO, MemoryTransport
 
@@ -264,11 +265,13 @@ class WolfSSLError(Exception):
 
 
 class VerifyError(WolfSSLError):
-    """The peer's certificate failed verification; ``reason`` says why."""
+    """The peer's certificate failed verification; ``reason`` says why, ``verify_code``
+    (an OpenSSL ``X509_V_ERR_*`` code, or ``None``) what."""
 
-    def __init__(self, code: int, reason: str) -> None:
+    def __init__(self, code: int, reason: str, verify_code: int | None = None) -> None:
         super().__init__(code, "certificate verification failed", reason)
         self.reason = reason
+        self.verify_code = verify_code
 
 
 class RaggedEOFError(WolfSSLError):
@@ -564,6 +567,43 @@ _VERIFY_WORDS = {
 }
 
 
+#: The X509_V_ERR_* code of the verification failures wolfSSL says enough about.
+_VERIFY_CODES = {
+    -150: VerifyCode.CERT_NOT_YET_VALID,  # ASN_BEFORE_DATE_E
+    -151: VerifyCode.CERT_HAS_EXPIRED,  # ASN_AFTER_DATE_E
+    -155: VerifyCode.CERT_SIGNATURE_FAILURE,  # ASN_SIG_CONFIRM_E
+    -160: VerifyCode.UNHANDLED_CRITICAL_EXTENSION,  # ASN_CRIT_EXT_E
+    -188: VerifyCode.UNABLE_TO_GET_ISSUER_CERT_LOCALLY,  # ASN_NO_SIGNER_E
+    -198: VerifyCode.PERMITTED_VIOLATION,  # ASN_NAME_INVALID_E (permitted or excluded)
+    -238: VerifyCode.PATH_LENGTH_EXCEEDED,  # ASN_PATHLEN_INV_E
+    -275: VerifyCode.DEPTH_ZERO_SELF_SIGNED_CERT,  # ASN_SELF_SIGNED_E
+    -322: VerifyCode.HOSTNAME_MISMATCH,  # DOMAIN_NAME_MISMATCH
+    -325: VerifyCode.IP_ADDRESS_MISMATCH,  # IPADDR_MISMATCH
+    -330: VerifyCode.CERT_SIGNATURE_FAILURE,  # VERIFY_SIGN_ERROR
+    -357: VerifyCode.INVALID_CA,  # NOT_CA_ERROR
+    -360: VerifyCode.CERT_REVOKED,  # OCSP_CERT_REVOKED
+    -361: VerifyCode.CERT_REVOKED,  # CRL_CERT_REVOKED
+    -368: VerifyCode.CERT_CHAIN_TOO_LONG,  # MAX_CHAIN_ERROR
+    -383: VerifyCode.INVALID_PURPOSE,  # KEYUSE_SIGNATURE_E
+    -385: VerifyCode.INVALID_PURPOSE,  # KEYUSE_ENCIPHER_E
+    -386: VerifyCode.INVALID_PURPOSE,  # EXTKEYUSE_AUTH_E
+    # RSA_KEY_SIZE_E, ECC_KEY_SIZE_E: wolfSSL does not say whose key (the leaf's or a CA's).
+    -409: VerifyCode.EE_KEY_TOO_SMALL,
+    -410: VerifyCode.EE_KEY_TOO_SMALL,
+}
+
+
+def _verify_code(error: int, verify_result: int) -> int | None:
+    """The X509_V_ERR_* code for a failure (as :func:`_verify_reason` explains it)."""
+    if error not in VERIFY_ERRORS and verify_result < 0:
+        error = verify_result
+    code = _VERIFY_CODES.get(error)
+    if code is not None:
+        return int(code)
+    # wolfSSL's own X509_V_ERR_* numbers are OpenSSL 1.1's.
+    return from_legacy(verify_result) if verify_result > 0 else None
+
+
 def _verify_reason(error: int, verify_result: int) -> str:
     """A readable reason for a verification failure (wolfSSL's text in parentheses)."""
     if error not in VERIFY_ERRORS and verify_result < 0:
@@ -581,11 +621,12 @@ def _verify_reason(error: int, verify_result: int) -> str:
 class _Transport(MemoryTransport):
     """The memory buffers, and the slots where callbacks leave results for Python."""
 
-    __slots__ = ("verify_reason",)
+    __slots__ = ("verify_code", "verify_reason")
 
     def __init__(self) -> None:
         super().__init__()
         self.verify_reason: str | None = None
+        self.verify_code: int | None = None
 
 
 def _io_callbacks(t: _Transport) -> tuple[Any, Any]:
@@ -626,7 +667,9 @@ def _has_ip_san(der: bytes, address: ipaddress.IPv4Address | ipaddress.IPv6Addre
     return False
 
 
-def _leaf_check(t: _Transport, c: Any, accept: Callable[[bytes], bool], reason: str) -> Any:
+def _leaf_check(
+    t: _Transport, c: Any, accept: Callable[[bytes], bool], reason: str, code: VerifyCode
+) -> Any:
     """A verify callback that also requires ``accept(leaf_der)`` once wolfSSL's own checks
     (chain, dates, name or address), whose verdict is *preverify*, have passed.
 
@@ -646,7 +689,7 @@ def _leaf_check(t: _Transport, c: Any, accept: Callable[[bytes], bool], reason: 
             size = ctypes.c_int()
             der = c.wolfSSL_X509_get_der(cert, ctypes.byref(size)) if cert else None
             if not der or size.value <= 0 or not accept(ctypes.string_at(der, size.value)):
-                t.verify_reason = reason
+                t.verify_reason, t.verify_code = reason, int(code)
                 return 0
             return 1
         except BaseException as exc:  # must never reach C; fail closed
@@ -726,6 +769,7 @@ class Session(MemoryIO):
                 f"hostname mismatch: no DNS subjectAltName of the certificate matches "
                 f"{check_name!r} (wildcards stand for one whole left-most label; the subject "
                 "CN is not used)",
+                VerifyCode.HOSTNAME_MISMATCH,
             )
             self._keep.append(callback)
             c.wolfSSL_set_verify(h, context.verify_mode, ctypes.cast(callback, _vp))
@@ -744,6 +788,7 @@ class Session(MemoryIO):
                 lambda der: _has_ip_san(der, address),
                 f"IP address mismatch: the certificate has no iPAddress subjectAltName for "
                 f"{check_ip} (the subject CN and DNS names are not used)",
+                VerifyCode.IP_ADDRESS_MISMATCH,
             )
             self._keep.append(callback)
             c.wolfSSL_set_verify(h, context.verify_mode, ctypes.cast(callback, _vp))
@@ -876,9 +921,13 @@ class Session(MemoryIO):
         exc: WolfSSLError
         verify_result = int(c.wolfSSL_get_verify_result(h))
         if self._t.verify_reason is not None:
-            exc = VerifyError(error, self._t.verify_reason)
+            exc = VerifyError(error, self._t.verify_reason, self._t.verify_code)
         elif error in VERIFY_ERRORS or (verify_result != 0 and not self._done):
-            exc = VerifyError(error, _verify_reason(error, verify_result))
+            exc = VerifyError(
+                error,
+                _verify_reason(error, verify_result),
+                _verify_code(error, verify_result),
+            )
         elif error in (E_SOCKET_PEER_CLOSED, _ERROR_SYSCALL) or (
             self._t.eof and not self._t.incoming and error == _CBIO_ERR_CONN_CLOSE
         ):

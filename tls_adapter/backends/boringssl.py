@@ -50,6 +50,7 @@ from .._ciphers import CipherSuite
 from .._errors import CertificateValidationError, RaggedEOF, TLSError, WantReadError
 from .._system import OS_VERIFIER
 from .._trust import Certificate, PrivateKey, TrustStore
+from .._verify_codes import VerifyCode, from_legacy
 from . import Backend, Capabilities
 from . import _sslmodule as _engine
 
@@ -95,6 +96,15 @@ _X509_V_ERR_TEXT = {
     53: "unsupported or invalid name syntax",
     66: "issuer certificate lookup error",
     67: "issuer has name constraints but the leaf has no subjectAltName",
+}
+# BoringSSL numbers X509_V_ERR_* as OpenSSL 1.1 did (24 is INVALID_CA) and has codes of
+# its own from 65 up; these are the OpenSSL 3.0 numbers for them. (65, INVALID_CALL,
+# means no verification ran: never a certificate failure here.)
+_OPENSSL_CODES = {
+    66: VerifyCode.STORE_LOOKUP,
+    # NAME_CONSTRAINTS_WITHOUT_SANS: OpenSSL checks the subject CN against the constraint
+    # instead, and reports a violation as this.
+    67: VerifyCode.PERMITTED_VIOLATION,
 }
 # What a code means for this backend, when that is more than BoringSSL's text says.
 _X509_V_ERR_GAP = {
@@ -147,6 +157,13 @@ class _BoringSSLFlavour(_engine.Flavour):
             gap = _X509_V_ERR_GAP.get(code)
             return f"{reason}: {gap}" if gap else reason
         return message
+
+    def verify_code(self, exc: ssl.SSLCertVerificationError) -> int | None:
+        """BoringSSL's code, as OpenSSL 3.0 numbers it."""
+        code = super().verify_code(exc)
+        if code is None or code in _NOT_VERIFIED:
+            return None
+        return int(_OPENSSL_CODES.get(code, from_legacy(code)))
 
     def peer_certificate(self, obj: Any, server_side: bool) -> bytes | None:
         """The client side's view; a server never requests a client certificate."""

@@ -95,6 +95,12 @@ from .._x509 import (
 )
 from . import Backend, Capabilities
 from ._buffer_kit import RECORD, BufferBase
+from ._compat import (
+    mbedtls_handshake_step,
+    mbedtls_input_room,
+    mbedtls_input_unread,
+    mbedtls_set_hostname,
+)
 from ._server import check_server_configuration, key_error, key_password
 
 if TYPE_CHECKING:
@@ -106,7 +112,9 @@ _IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _MAX_STEPS = 1000  # handshake steps per call before we call it a library bug
 _SNIFF_LIMIT = 1 << 20  # handshake bytes inspected at most
-_OVER = _mtls.HandshakeStep.HANDSHAKE_OVER
+# More than any output ring holds (32 KiB in 2.10.1): peek_outgoing() returns what is there.
+_ALL_OUTPUT = 1 << 30
+_OVER: Any = _mtls.HandshakeStep.HANDSHAKE_OVER  # a HandshakeStep (the stub says int)
 _PAST_CERTIFICATE: int = _mtls.HandshakeStep.SERVER_CERTIFICATE.value  # type: ignore[attr-defined]
 _CERT_LABELS = ("CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE")
 
@@ -755,8 +763,6 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
     _native: _Native
     _mb: Any  # mbedtls.tls.TLSWrappedBuffer
     _name: ServerName | None
-    _ring_in: Any  # its input ring (a mbedtls._ringbuf.RingBuffer)
-    _ring_out: Any  # its output ring
     _incoming: bytearray
     _record_left: int
     _outgoing: bytearray
@@ -796,8 +802,6 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
                 self._mb = native.context.wrap_buffers(native_name)
             else:
                 self._mb = native.context.wrap_buffers()
-        self._ring_in = self._mb._input_buffer
-        self._ring_out = self._mb._output_buffer
         self._incoming = bytearray()  # ciphertext not yet handed to Mbed TLS
         self._record_left = 0  # bytes of the current record still to hand over
         self._outgoing = bytearray()  # ciphertext taken out of Mbed TLS, not yet sent
@@ -827,10 +831,10 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
     # -- plumbing -----------------------------------------------------------------------
     def _drain(self) -> None:
         """Move everything Mbed TLS produced into our own outgoing buffer."""
-        pending = len(self._ring_out)
-        if pending:
-            self._outgoing += self._mb.peek_outgoing(pending)
-            self._mb.consume_outgoing(pending)
+        produced = self._mb.peek_outgoing(_ALL_OUTPUT)
+        if produced:
+            self._outgoing += produced
+            self._mb.consume_outgoing(len(produced))
 
     def _feed(self) -> bool:
         """Hand Mbed TLS the next record (or the rest of it); ``False`` if nothing moved."""
@@ -838,7 +842,7 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
         if not incoming:
             return False
         if self._record_left == 0:
-            if len(self._ring_in) or len(incoming) < 5:
+            if mbedtls_input_unread(self._mb) or len(incoming) < 5:
                 return False
             if incoming[0] == 21 and self._done and not self._close_sent:
                 # An alert after the handshake: close_notify or fatal. Mbed TLS resets
@@ -847,7 +851,7 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
                 with self._guard():
                     self._mb.shutdown()
             self._record_left = 5 + int.from_bytes(incoming[3:5], "big")
-        room = self._ring_in.maxlen - len(self._ring_in)
+        room = mbedtls_input_room(self._mb)
         n = min(self._record_left, len(incoming), room)
         if n <= 0:
             return False
@@ -865,8 +869,7 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
         except (WantReadError, WantWriteError):
             raise
         except TLSError as e:
-            self._dead = e
-            raise
+            self._fail(e)
         finally:
             self._drain()
 
@@ -875,6 +878,21 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
             raise TLSError(f"the connection failed earlier: {self._dead}") from self._dead
 
     def _fail(self, error: TLSError) -> None:
+        policy, chain = self._context._policy, self._sniffer.chain
+        if (
+            isinstance(error, CertificateValidationError)
+            and error.verify_code is None
+            and policy is not None
+            and chain
+        ):
+            # python-mbedtls exposes no verify flags (mbedtls_ssl_get_verify_result): the
+            # code is what the validation policy finds wrong with the chain that failed.
+            try:
+                policy.verify(chain, self._name, isinstance(self._context, ServerContext))
+            except CertificateValidationError as found:
+                error.verify_code = found.verify_code
+            except Exception:  # best effort: the failure stands, without a code
+                error.verify_code = None
         self._dead = error
         raise error
 
@@ -944,7 +962,7 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
         try:
             name = _name_in_certificate(chain[0])
             if name is not None:
-                self._mb._set_hostname(name)
+                mbedtls_set_hostname(self._mb, name)
         except (ValueError, _mexc.TLSError):  # malformed, or longer than Mbed TLS allows
             name = None
         self._swap_failed = name is None
@@ -953,7 +971,7 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
         if self._checked_name:
             return
         chain = self._sniffer.chain
-        if chain and self._mb._handshake_state.value > _PAST_CERTIFICATE:
+        if chain and mbedtls_handshake_step(self._mb).value > _PAST_CERTIFICATE:
             # Mbed TLS has parsed and verified this Certificate message; no flight of
             # ours has left since, so a mismatch stops the handshake here.
             self._check_name(chain[0])
@@ -1006,7 +1024,7 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
             return
         mb = self._mb
         for _ in range(_MAX_STEPS):
-            if mb._handshake_state is _OVER:
+            if mbedtls_handshake_step(mb) is _OVER:
                 self._handshake_over()
                 return
             if self._swap_name:
@@ -1151,11 +1169,11 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
 
     def incoming_bytes_buffered(self) -> int:
         """Ciphertext received but not yet processed."""
-        return len(self._incoming) + len(self._ring_in)
+        return len(self._incoming) + mbedtls_input_unread(self._mb)
 
     def outgoing_bytes_buffered(self) -> int:
         """Ciphertext waiting to be sent."""
-        return len(self._outgoing) + len(self._ring_out)
+        return len(self._outgoing) + len(self._mb.peek_outgoing(_ALL_OUTPUT))
 
     def cipher(self) -> CipherSuite | int | None:
         """The negotiated cipher suite, or ``None`` before the handshake."""

@@ -41,8 +41,6 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from OpenSSL import SSL, crypto
-from OpenSSL._util import ffi as _ffi
-from OpenSSL._util import lib as _lib
 from OpenSSL.version import __version__ as _PYOPENSSL_VERSION
 
 from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer
@@ -68,6 +66,17 @@ from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore, pem_blocks
 from . import Backend, Capabilities
 from ._buffer_kit import BufferBase
+from ._compat import (
+    SNI_DEFAULT_ALERT,
+    bundled_cipher_names,
+    expect_peer_name,
+    incoming_bio_pending,
+    legacy_tls13_setter,
+    set_context_verify_flags,
+    set_servername_hook,
+    verify_reason,
+    verify_result,
+)
 from ._server import (
     SNICallbackError,
     SNIDispatch,
@@ -95,10 +104,10 @@ _VERSIONS = {
 # Pseudo-suites OpenSSL knows by code point but that are never negotiated.
 _SIGNALLING = frozenset({0x00FF, 0x5600})
 _ALERT_INTERNAL_ERROR = 80
-# Like the ssl module: no "f*.example.com" wildcards, never fall back to the subject CN.
-_HOST_FLAGS = _lib.X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | _lib.X509_CHECK_FLAG_NEVER_CHECK_SUBJECT
+# Hostname checks are like the ssl module's: no "f*.example.com" wildcards, never the
+# subject CN (the flags are set by _compat.expect_peer_name).
 # Like the openssl backend: RFC 5280 strictness, and any trusted certificate is an anchor.
-_VERIFY_FLAGS = _lib.X509_V_FLAG_X509_STRICT | _lib.X509_V_FLAG_PARTIAL_CHAIN
+_VERIFY_FLAGS = crypto.X509StoreFlags.X509_STRICT | crypto.X509StoreFlags.PARTIAL_CHAIN
 
 
 def _tls13_setter() -> Callable[[SSL.Context, bytes], None] | None:
@@ -106,14 +115,7 @@ def _tls13_setter() -> Callable[[SSL.Context, bytes], None] | None:
     method = getattr(SSL.Context, "set_tls13_ciphersuites", None)  # pyOpenSSL >= 25.2
     if method is not None:
         return method  # type: ignore[no-any-return]
-    if hasattr(_lib, "SSL_CTX_set_ciphersuites"):  # pragma: no cover - older pyOpenSSL
-
-        def set_suites(native: SSL.Context, suites: bytes) -> None:
-            if _lib.SSL_CTX_set_ciphersuites(native._context, suites) != 1:
-                raise SSL.Error([("SSL routines", "", "no TLS 1.3 cipher suite matched")])
-
-        return set_suites
-    return None  # pragma: no cover
+    return legacy_tls13_setter()  # pragma: no cover - pyOpenSSL 25.0 and 25.1
 
 
 _SET_TLS13_SUITES = _tls13_setter()
@@ -148,7 +150,8 @@ def _translate(owner: PyOpenSSLBuffer | None = None) -> Iterator[None]:
         if owner is not None:
             reason = owner._verify_failure(text)
             if reason is not None:
-                raise CertificateValidationError(reason) from e
+                code = verify_result(owner._conn)  # X509_V_ERR_*, 0 if none
+                raise CertificateValidationError(reason, verify_code=code or None) from e
             raise_parked(owner)
         raise TLSError(text) from e
 
@@ -172,16 +175,9 @@ def _cipher_tables() -> tuple[dict[int, str], dict[str, int]]:
     """IANA code point <-> name tables of the *bundled* OpenSSL (built once, lazily)."""
     with _tables_lock:
         if not _id_to_name:
-            if hasattr(_lib, "SSL_CIPHER_find"):
-                probe = SSL.Connection(SSL.Context(SSL.TLS_METHOD), None)
-                code = _ffi.new("unsigned char[2]")
-                for value in range(0x10000):
-                    code[0] = value >> 8
-                    code[1] = value & 0xFF
-                    found = _lib.SSL_CIPHER_find(probe._ssl, code)
-                    if found != _ffi.NULL and value not in _SIGNALLING:
-                        name = _ffi.string(_lib.SSL_CIPHER_get_name(found)).decode("ascii")
-                        _id_to_name[value] = name
+            bundled = bundled_cipher_names()
+            if bundled is not None:
+                _id_to_name.update((v, n) for v, n in bundled.items() if v not in _SIGNALLING)
             else:  # pragma: no cover - bindings without SSL_CIPHER_find
                 _id_to_name.update(openssl_name_table())
             for value, name in _id_to_name.items():
@@ -332,7 +328,9 @@ def _base_native(method: int) -> SSL.Context:
 
 
 def _strict_verification(native: SSL.Context) -> None:
-    _lib.X509_VERIFY_PARAM_set_flags(_lib.SSL_CTX_get0_param(native._context), _VERIFY_FLAGS)
+    # On the context's own verify parameters (copied into each connection), not the
+    # store's: see _compat.set_context_verify_flags for why X509Store.set_flags differs.
+    set_context_verify_flags(native, _VERIFY_FLAGS)
 
 
 def _build_client_native(config: TLSConfiguration) -> SSL.Context:
@@ -416,33 +414,29 @@ class PyOpenSSLServerContext(ServerContext):
         # this hook keeps the exception for do_handshake() and always fails closed.
         ref = weakref.ref(self)
 
-        def on_servername(ssl: Any, alert: Any, arg: Any) -> int:
+        def on_servername(conn: SSL.Connection) -> int | None:
             context = ref()
             if context is None:  # pragma: no cover - a connection outlives its context
-                return int(_lib.SSL_TLSEXT_ERR_ALERT_FATAL)
-            return context._on_sni(ssl, alert)
+                return SNI_DEFAULT_ALERT
+            return context._on_sni(conn)
 
-        self._servername_hook = _ffi.callback(
-            "int (*)(SSL *, int *, void *)",
-            on_servername,
-            error=_lib.SSL_TLSEXT_ERR_ALERT_FATAL,
-        )
-        _lib.SSL_CTX_set_tlsext_servername_callback(self._native._context, self._servername_hook)
+        self._servername_hook = set_servername_hook(self._native, on_servername)
 
-    def _on_sni(self, ssl: Any, alert: Any) -> int:
-        """OpenSSL's servername hook: the shared runner; a failure is parked for do_handshake()."""
-        conn = SSL.Connection._reverse_mapping.get(ssl)
-        if conn is None or self._sni is None:  # pragma: no cover - cannot happen
-            return int(_lib.SSL_TLSEXT_ERR_ALERT_FATAL)
+    def _on_sni(self, conn: SSL.Connection) -> int | None:
+        """OpenSSL's servername hook: the shared runner; a failure is parked for do_handshake().
+
+        ``None`` goes on; an alert number aborts the handshake with it.
+        """
+        if self._sni is None:  # pragma: no cover - cannot happen
+            return SNI_DEFAULT_ALERT
         owner_ref = conn.get_app_data()
         owner = owner_ref() if owner_ref is not None else None
         try:
             self._sni.run(owner, conn.get_servername(), functools.partial(_switch, conn))
         except SNICallbackError as e:  # never into OpenSSL
             park(owner, e)
-            alert[0] = _ALERT_INTERNAL_ERROR
-            return int(_lib.SSL_TLSEXT_ERR_ALERT_FATAL)
-        return int(_lib.SSL_TLSEXT_ERR_OK)
+            return _ALERT_INTERNAL_ERROR
+        return None
 
     def wrap_buffers(self) -> TLSWrappedBuffer:
         """A new in-memory server connection over pyOpenSSL memory BIOs."""
@@ -458,6 +452,7 @@ def _switch(conn: SSL.Connection, derived: PyOpenSSLServerContext) -> None:
 # -- connections ------------------------------------------------------------------------
 #: OpenSSL enforces the validation policy but for two rules; see ``_policy``.
 _GAPS = SecurityLevelGaps()
+_STAGE_CHUNK = 65536  # bytes per bio_read() while draining OpenSSL's outgoing BIO
 
 
 class PyOpenSSLBuffer(BufferBase[PyOpenSSLClientContext | PyOpenSSLServerContext]):
@@ -503,14 +498,14 @@ class PyOpenSSLBuffer(BufferBase[PyOpenSSLClientContext | PyOpenSSLServerContext
         """Why the peer's certificate was rejected, if that is what *text* reports."""
         if "certificate verify failed" not in text:
             return None
-        code = _lib.SSL_get_verify_result(self._conn._ssl)
+        code = verify_result(self._conn)
         shown = self._name.name if self._name is not None else None
-        if code == _lib.X509_V_ERR_HOSTNAME_MISMATCH:
+        if code == SSL.X509VerificationCodes.ERR_HOSTNAME_MISMATCH:
             return f"Hostname mismatch, certificate is not valid for {shown!r}."
-        if code == _lib.X509_V_ERR_IP_ADDRESS_MISMATCH:
+        if code == SSL.X509VerificationCodes.ERR_IP_ADDRESS_MISMATCH:
             return f"IP address mismatch, certificate is not valid for {shown!r}."
-        if code != 0:
-            return str(_ffi.string(_lib.X509_verify_cert_error_string(code)).decode("ascii"))
+        if code != SSL.X509VerificationCodes.OK:
+            return verify_reason(code)
         return text
 
     def do_handshake(self) -> None:
@@ -609,9 +604,12 @@ class PyOpenSSLBuffer(BufferBase[PyOpenSSLClientContext | PyOpenSSLServerContext
             self._conn.bio_shutdown()
 
     def _stage(self) -> None:
-        pending = _lib.BIO_get_mem_data(self._conn._from_ssl, _ffi.NULL)
-        if pending > 0:
-            self._staged += self._conn.bio_read(pending)
+        """Move OpenSSL's outgoing ciphertext into ``_staged`` (public ``bio_read``)."""
+        while True:
+            try:
+                self._staged += self._conn.bio_read(_STAGE_CHUNK)
+            except SSL.WantReadError:  # the memory BIO is empty
+                return
 
     def peek_outgoing(self, amt: int) -> bytes:
         """Up to *amt* bytes waiting to be sent, without removing them."""
@@ -625,11 +623,12 @@ class PyOpenSSLBuffer(BufferBase[PyOpenSSLClientContext | PyOpenSSLServerContext
 
     def incoming_bytes_buffered(self) -> int:
         """Ciphertext received but not yet processed."""
-        return int(_lib.BIO_get_mem_data(self._conn._into_ssl, _ffi.NULL))
+        return incoming_bio_pending(self._conn)
 
     def outgoing_bytes_buffered(self) -> int:
         """Ciphertext waiting to be sent."""
-        return len(self._staged) + int(_lib.BIO_get_mem_data(self._conn._from_ssl, _ffi.NULL))
+        self._stage()
+        return len(self._staged)
 
     def cipher(self) -> CipherSuite | int | None:
         """The negotiated cipher suite, or ``None`` before the handshake."""
@@ -667,16 +666,12 @@ class PyOpenSSLBuffer(BufferBase[PyOpenSSLClientContext | PyOpenSSLServerContext
 
 def _expect_peer_name(conn: SSL.Connection, name: ServerName) -> None:
     """Make OpenSSL check the certificate against *name* during the handshake."""
-    param = _lib.SSL_get0_param(conn._ssl)
-    _lib.X509_VERIFY_PARAM_set_hostflags(param, _HOST_FLAGS)
     if name.ip is not None:
-        packed = name.ip.packed
-        ok = _lib.X509_VERIFY_PARAM_set1_ip(param, packed, len(packed))
+        ok = expect_peer_name(conn, ip=name.ip.packed)
     else:
         assert name.name is not None
-        raw = name.name.encode("ascii")
-        ok = _lib.X509_VERIFY_PARAM_set1_host(param, raw, len(raw))
-    if ok != 1:  # pragma: no cover - only on allocation failure
+        ok = expect_peer_name(conn, host=name.name)
+    if not ok:  # pragma: no cover - only on allocation failure
         raise TLSError(f"the {_NAME} backend could not set the expected peer name")
 
 

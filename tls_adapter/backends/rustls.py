@@ -31,8 +31,10 @@ from typing import Any
 import rtls
 
 from .._ciphers import CipherSuite
+from .._errors import CertificateValidationError
 from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore
+from .._verify_codes import VerifyCode
 from . import Backend, Capabilities
 from . import _sslmodule as _engine
 
@@ -41,15 +43,50 @@ __all__ = ["BACKEND"]
 # rustls sends no SNI for an IP literal; with hostname checking off it checks no name.
 _NO_NAME = "0.0.0.0"
 _DRAIN = 65536
-# Plain words for the webpki error names rtls reports as they are.
-_GLOSSES = {
-    "UnknownIssuer": "unable to get local issuer certificate",
-    "CaUsedAsEndEntity": "a CA certificate was presented as the end-entity certificate "
-    "of the chain",
-    "BadSignature": "a certificate signature in the chain is invalid",
-    "InvalidPurpose": "certificate is not valid for this purpose",
-    "Revoked": "certificate is revoked",
-}
+# rtls turns rustls's typed certificate error (rustls::CertificateError, webpki's inside
+# Other) into text and always reports verify_code 0, so the variant, named in that
+# text, is all there is to go by: (the variant's name or its Display prefix, plain words
+# for a bare name or None, the X509_V_ERR_* code or None). The first one found wins.
+_WEBPKI: tuple[tuple[str, str | None, int | None], ...] = (
+    ("ExpiredRevocationList", None, None),  # before "Expired"
+    ("certificate expired", None, VerifyCode.CERT_HAS_EXPIRED),
+    ("Expired", None, VerifyCode.CERT_HAS_EXPIRED),
+    ("certificate not valid yet", None, VerifyCode.CERT_NOT_YET_VALID),
+    ("NotValidYet", None, VerifyCode.CERT_NOT_YET_VALID),
+    # A DNS name or an IP address: RustlsBuffer tells which.
+    ("certificate not valid for name", None, VerifyCode.HOSTNAME_MISMATCH),
+    ("NotValidForName", None, VerifyCode.HOSTNAME_MISMATCH),
+    (
+        "UnknownIssuer",
+        "unable to get local issuer certificate",
+        VerifyCode.UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+    ),
+    (
+        "CaUsedAsEndEntity",
+        "a CA certificate was presented as the end-entity certificate of the chain",
+        VerifyCode.INVALID_NON_CA,
+    ),
+    (
+        "BadSignature",
+        "a certificate signature in the chain is invalid",
+        VerifyCode.CERT_SIGNATURE_FAILURE,
+    ),
+    ("certificate does not allow extended key usage", None, VerifyCode.INVALID_PURPOSE),
+    ("InvalidPurpose", "certificate is not valid for this purpose", VerifyCode.INVALID_PURPOSE),
+    ("Revoked", "certificate is revoked", VerifyCode.CERT_REVOKED),
+    ("PathLenConstraintViolated", None, VerifyCode.PATH_LENGTH_EXCEEDED),
+    ("UnsupportedCriticalExtension", None, VerifyCode.UNHANDLED_CRITICAL_EXTENSION),
+    # webpki does not say whether a permitted or an excluded subtree was violated.
+    ("NameConstraintViolation", None, VerifyCode.PERMITTED_VIOLATION),
+)
+
+
+def _webpki_error(reason: str) -> tuple[str | None, int | None]:
+    """Plain words and the ``X509_V_ERR_*`` code for rustls's error in *reason*."""
+    for name, gloss, code in _WEBPKI:
+        if name in reason:
+            return gloss, code
+    return None, None
 
 
 def _record_size(data: memoryview) -> int:
@@ -149,10 +186,15 @@ class _RustlsFlavour(_engine.Flavour):
     def certificate_failure(self, exc: ssl.SSLCertVerificationError) -> str | None:
         """rtls leaves ``verify_message`` empty; its text (glossed) is the reason."""
         reason = exc.verify_message or _engine.describe(exc)
-        for name, gloss in _GLOSSES.items():
-            if name in reason:
-                return f"{reason} ({gloss})"
-        return reason
+        gloss, _ = _webpki_error(reason)
+        return f"{reason} ({gloss})" if gloss else reason
+
+    def verify_code(self, exc: ssl.SSLCertVerificationError) -> int | None:
+        """The code of the rustls error rtls names in its text (its own code is 0)."""
+        code = super().verify_code(exc)
+        if code is not None and code != VerifyCode.UNSPECIFIED:
+            return code
+        return _webpki_error(exc.verify_message or _engine.describe(exc))[1] or code
 
     def peer_closed(self, obj: Any) -> bool:
         """rustls's ``wants_read()`` turns false once the peer's close_notify is processed.
@@ -212,6 +254,21 @@ _FLAVOUR = _RustlsFlavour(rtls)
 
 class RustlsBuffer(_engine.SSLModuleBuffer):
     """A TLS connection over memory buffers: an rtls ``SSLObject`` and two ``ssl.MemoryBIO``."""
+
+    def do_handshake(self) -> None:
+        """Run the handshake, including certificate and hostname validation."""
+        try:
+            super().do_handshake()
+        except CertificateValidationError as e:
+            # rustls has one error for a DNS name and an IP address that do not match.
+            name = self._name
+            if (
+                e.verify_code == VerifyCode.HOSTNAME_MISMATCH
+                and name is not None
+                and name.ip is not None
+            ):
+                e.verify_code = int(VerifyCode.IP_ADDRESS_MISMATCH)
+            raise
 
 
 class RustlsClientContext(_engine.SSLModuleClientContext):

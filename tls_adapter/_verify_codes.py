@@ -1,0 +1,71 @@
+"""OpenSSL's certificate verification codes: what a failed validation was about.
+
+:attr:`~tls_adapter.CertificateValidationError.verify_code` carries one of these, in
+OpenSSL 3.0's ``X509_V_ERR_*`` numbering (``openssl/x509_vfy.h``), the numbers
+``ssl.SSLCertVerificationError.verify_code`` carries, so the urllib3 shim passes it on
+unchanged. Every backend sets the code where its library (or the validation policy)
+says what failed, and leaves it ``None`` where it cannot tell; nothing here matches
+text.
+
+This is the one table of the numbers: backends name them, never spell them.
+
+Libraries that follow OpenSSL's numbering but kept the numbers OpenSSL 3.0 changed
+(BoringSSL, wolfSSL's compatibility layer, OpenSSL 1.1) are mapped with
+:func:`from_legacy`.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["VerifyCode", "from_legacy"]
+
+
+class VerifyCode(enum.IntEnum):
+    """``X509_V_ERR_*`` codes of OpenSSL 3.0 that backends report (``x509_vfy.h``)."""
+
+    UNSPECIFIED = 1
+    UNABLE_TO_GET_ISSUER_CERT = 2
+    CERT_SIGNATURE_FAILURE = 7
+    CERT_NOT_YET_VALID = 9
+    CERT_HAS_EXPIRED = 10
+    DEPTH_ZERO_SELF_SIGNED_CERT = 18
+    SELF_SIGNED_CERT_IN_CHAIN = 19
+    UNABLE_TO_GET_ISSUER_CERT_LOCALLY = 20
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE = 21
+    CERT_CHAIN_TOO_LONG = 22
+    CERT_REVOKED = 23
+    #: OpenSSL 1.1 (and BoringSSL, wolfSSL) used 24 for INVALID_CA; 3.0 moved that to 79.
+    NO_ISSUER_PUBLIC_KEY = 24
+    PATH_LENGTH_EXCEEDED = 25
+    INVALID_PURPOSE = 26
+    CERT_UNTRUSTED = 27
+    CERT_REJECTED = 28
+    KEYUSAGE_NO_CERTSIGN = 32
+    UNHANDLED_CRITICAL_EXTENSION = 34
+    INVALID_NON_CA = 37
+    KEYUSAGE_NO_DIGITAL_SIGNATURE = 39
+    INVALID_EXTENSION = 41
+    PERMITTED_VIOLATION = 47
+    EXCLUDED_VIOLATION = 48
+    UNSUPPORTED_CONSTRAINT_TYPE = 51
+    UNSUPPORTED_CONSTRAINT_SYNTAX = 52
+    UNSUPPORTED_NAME_SYNTAX = 53
+    HOSTNAME_MISMATCH = 62
+    EMAIL_MISMATCH = 63
+    IP_ADDRESS_MISMATCH = 64
+    EE_KEY_TOO_SMALL = 66
+    CA_KEY_TOO_SMALL = 67
+    CA_MD_TOO_WEAK = 68
+    STORE_LOOKUP = 70
+    INVALID_CA = 79
+    KU_KEY_CERT_SIGN_INVALID_FOR_NON_CA = 82
+
+
+#: The numbers OpenSSL 3.0 changed, in the numbering before it.
+_LEGACY = {24: VerifyCode.INVALID_CA}
+
+
+def from_legacy(code: int) -> int:
+    """*code* in pre-3.0 OpenSSL numbering (24 meant INVALID_CA) as OpenSSL 3.0 numbers it."""
+    return int(_LEGACY.get(code, code))
