@@ -23,12 +23,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from ._ciphers import CipherSuite
 from ._config import TLSConfiguration
-from ._enums import NextProtocol, TLSVersion
 from ._errors import SecurityWarning
 from ._socket import BufferSocket
-from ._wrapped_socket import TLSWrappedSocket
+from ._wrapped_socket import TLSWrappedSocket, _ConnectionState
 from ._wrapped_socket import _SocketSurface as _SocketSurface  # noqa: PLC0414 (re-export)
 
 if TYPE_CHECKING:
@@ -181,7 +179,7 @@ class ServerContext(abc.ABC):
         """A new in-memory TLS server connection."""
 
 
-class TLSWrappedBuffer(abc.ABC):
+class TLSWrappedBuffer(_ConnectionState):
     """One TLS connection over in-memory buffers (sans-I/O). Made by a context.
 
     Bytes from the network go in with :meth:`receive_from_network`; bytes for the
@@ -192,11 +190,6 @@ class TLSWrappedBuffer(abc.ABC):
     at all is possible. After the peer's ``close_notify``, :meth:`read` returns ``b""``;
     after a transport EOF without it, :meth:`read` raises :class:`RaggedEOF`.
     """
-
-    @property
-    @abc.abstractmethod
-    def context(self) -> ClientContext | ServerContext:
-        """The context this connection was made from."""
 
     @abc.abstractmethod
     def do_handshake(self) -> None:
@@ -237,19 +230,3 @@ class TLSWrappedBuffer(abc.ABC):
     @abc.abstractmethod
     def outgoing_bytes_buffered(self) -> int:
         """Bytes waiting to be sent to the network."""
-
-    @abc.abstractmethod
-    def cipher(self) -> CipherSuite | int | None:
-        """The negotiated cipher suite (raw int if unknown), or ``None`` before the handshake."""
-
-    @abc.abstractmethod
-    def negotiated_protocol(self) -> NextProtocol | bytes | None:
-        """The ALPN protocol agreed on, or ``None``."""
-
-    @abc.abstractmethod
-    def negotiated_tls_version(self) -> TLSVersion | None:
-        """The TLS version in use, or ``None`` before the handshake."""
-
-    @abc.abstractmethod
-    def getpeercert(self) -> bytes | None:
-        """The peer's leaf certificate as DER, or ``None`` if it sent none."""

@@ -26,6 +26,9 @@ from __future__ import annotations
 
 import enum
 import functools
+from collections.abc import Iterable
+
+from ._errors import ConfigurationError
 
 
 class CipherSuite(enum.IntEnum):
@@ -445,6 +448,32 @@ def cipher_suite_from_int(value: int) -> CipherSuite | int:
         return CipherSuite(value)
     except ValueError:
         return value
+
+
+def cipher_suite_name(value: int) -> str:
+    """The IANA name of the suite with code point *value*, or ``0x....`` if it has none.
+
+    :raises TypeError, ValueError: as :func:`cipher_suite_from_int`.
+    """
+    suite = cipher_suite_from_int(value)
+    return suite.name if isinstance(suite, CipherSuite) else f"0x{value:04X}"
+
+
+def check_fixed_tls13_suites(fixed: Iterable[int], allowed: Iterable[int], who: str) -> None:
+    """Refuse *allowed* if it leaves out a TLS 1.3 suite a library always offers (*fixed*).
+
+    For libraries that cannot restrict TLS 1.3 suites; *who* (``"the openssl backend"``)
+    starts the message.
+
+    :raises ConfigurationError: naming the suites that would be offered anyway.
+    """
+    missing = set(fixed) - {int(c) for c in allowed}
+    if missing:
+        listed = ", ".join(cipher_suite_name(v) for v in sorted(missing))
+        raise ConfigurationError(
+            f"{who} cannot restrict TLS 1.3 cipher suites and would also offer {listed}; "
+            "allow them in ciphers, or set highest_supported_version=TLSVersion.TLSv1_2"
+        )
 
 
 @functools.lru_cache(maxsize=1)

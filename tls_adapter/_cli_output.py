@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ._api import TLSWrappedBuffer, TLSWrappedSocket
-from ._ciphers import CipherSuite, cipher_suite_from_int, openssl_name_table
+from ._ciphers import CipherSuite, cipher_suite_name, openssl_name_table
 from ._config import TLSConfiguration
 from ._enums import NextProtocol, TLSVersion
 from ._errors import CertificateValidationError, ConfigurationError, TLSError
@@ -51,8 +51,7 @@ def _cipher_label(value: object) -> str:
     if isinstance(value, CipherSuite):
         return value.name
     if isinstance(value, int):
-        suite = cipher_suite_from_int(value)
-        return suite.name if isinstance(suite, CipherSuite) else f"0x{value:04X}"
+        return cipher_suite_name(value)
     if isinstance(value, str):
         if value in CipherSuite.__members__:
             return value
@@ -185,35 +184,14 @@ def _recording_adapter(
     seen: list[Any] = []
 
     class RecordingContext(SSLContext):
-        def wrap_socket(
-            self,
-            sock: socket.socket,
-            server_side: bool = False,
-            do_handshake_on_connect: bool = True,
-            suppress_ragged_eofs: bool = True,
-            server_hostname: str | bytes | None = None,
-            session: object = None,
-        ) -> Any:
-            wrapped = super().wrap_socket(
-                sock,
-                server_side,
-                do_handshake_on_connect,
-                suppress_ragged_eofs,
-                server_hostname,
-                session,
-            )
+        # The arguments pass through as given: SSLContext's signatures apply.
+        def wrap_socket(self, *args: Any, **kwargs: Any) -> Any:
+            wrapped = super().wrap_socket(*args, **kwargs)
             seen.append(wrapped)
             return wrapped
 
-        def wrap_bio(
-            self,
-            incoming: ssl.MemoryBIO,
-            outgoing: ssl.MemoryBIO,
-            server_side: bool = False,
-            server_hostname: str | bytes | None = None,
-            session: object = None,
-        ) -> Any:
-            wrapped = super().wrap_bio(incoming, outgoing, server_side, server_hostname, session)
+        def wrap_bio(self, *args: Any, **kwargs: Any) -> Any:
+            wrapped = super().wrap_bio(*args, **kwargs)
             seen.append(wrapped)
             return wrapped
 

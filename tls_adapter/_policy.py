@@ -50,11 +50,12 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._der import _oid
 from ._errors import CertificateValidationError, ConfigurationError
 from ._system import find_system_ca
 from ._trust import TrustStore, pem_blocks
 from ._verify_codes import VerifyCode
-from ._x509 import _oid, _tbs_fields, dns_name_matches, is_ca_certificate
+from ._x509 import _tbs_fields, dns_name_matches, is_ca_certificate
 
 if TYPE_CHECKING:
     from ._api import ServerName

@@ -270,6 +270,25 @@ class _Connection:
     _checks: WrapChecks
     _handshake_done: bool
 
+    def _start(
+        self,
+        token: object,
+        refusal: str,
+        context: SSLContext,
+        conn: TLSWrappedSocket | TLSWrappedBuffer,
+        checks: WrapChecks,
+    ) -> None:
+        """What both constructors set up. Without ``SSLContext``'s *token*, the object is
+        not made: :class:`TypeError` with the message *refusal*."""
+        if token is not _TOKEN:
+            raise TypeError(refusal)
+        self._context = context
+        self._conn = conn
+        self._checks = checks
+        self._handshake_done = False
+        #: The ``server_hostname`` given to ``wrap_socket``/``wrap_bio`` (IDNA-encoded).
+        self.server_hostname = checks.server_hostname
+
     @property
     def context(self) -> SSLContext:
         """The :class:`tls_adapter.urllib3.SSLContext` this connection was made from."""
@@ -351,17 +370,12 @@ class SSLSocket(_Connection, _SocketSurface):
         checks: WrapChecks,
         suppress_ragged_eofs: bool,
     ) -> None:
-        if _token is not _TOKEN:
-            raise TypeError("SSLSocket objects are made by SSLContext.wrap_socket()")
-        self._conn = tls
+        self._start(
+            _token, "SSLSocket objects are made by SSLContext.wrap_socket()", context, tls, checks
+        )
         self._sock = tls
-        self._context = context
-        self._checks = checks
         self._io_refs = 0
         self._closed = False
-        self._handshake_done = False
-        #: The ``server_hostname`` given to ``wrap_socket`` (IDNA-encoded).
-        self.server_hostname = checks.server_hostname
         #: Whether a TCP EOF without close_notify reads as a clean end of stream.
         self.suppress_ragged_eofs = suppress_ragged_eofs
 
@@ -558,18 +572,13 @@ class SSLObject(_Connection):
         incoming: ssl.MemoryBIO,
         outgoing: ssl.MemoryBIO,
     ) -> None:
-        if _token is not _TOKEN:
-            raise TypeError("SSLObject objects are made by SSLContext.wrap_bio()")
-        self._context = context
+        self._start(
+            _token, "SSLObject objects are made by SSLContext.wrap_bio()", context, buffer, checks
+        )
         self._buffer = buffer
-        self._conn = buffer
-        self._checks = checks
         self._incoming = incoming
         self._outgoing = outgoing
         self._eof_fed = False
-        self._handshake_done = False
-        #: The ``server_hostname`` given to ``wrap_bio`` (IDNA-encoded).
-        self.server_hostname = checks.server_hostname
 
     def _pump_in(self) -> None:
         data = self._incoming.read()

@@ -3,7 +3,9 @@
 :mod:`tls_adapter._api` re-exports :class:`TLSWrappedSocket` next to the contexts that
 make it. It lives here so that the generic pump in ``_socket.py`` (whose ``BufferSocket``
 subclasses it, and is what ``_api``'s default ``wrap_socket`` returns) needs nothing
-from ``_api`` at run time; the context types below are for annotations only.
+from ``_api`` at run time; the context types below are for annotations only. What a
+socket and ``_api``'s ``TLSWrappedBuffer`` both report (``context``, ``cipher()``,
+``negotiated_protocol()``, ...) is declared once, in :class:`_ConnectionState`.
 """
 
 from __future__ import annotations
@@ -159,7 +161,33 @@ class _SocketSurface:
         self.close()
 
 
-class TLSWrappedSocket(_SocketSurface, abc.ABC):
+class _ConnectionState(abc.ABC):
+    """A TLS connection's context and what its handshake settled: asked of a
+    :class:`TLSWrappedSocket` and of a :class:`~tls_adapter.TLSWrappedBuffer` alike."""
+
+    @property
+    @abc.abstractmethod
+    def context(self) -> ClientContext | ServerContext:
+        """The context this connection was made from."""
+
+    @abc.abstractmethod
+    def cipher(self) -> CipherSuite | int | None:
+        """The negotiated cipher suite (raw int if unknown), or ``None`` before the handshake."""
+
+    @abc.abstractmethod
+    def negotiated_protocol(self) -> NextProtocol | bytes | None:
+        """The ALPN protocol agreed on, or ``None``."""
+
+    @abc.abstractmethod
+    def negotiated_tls_version(self) -> TLSVersion | None:
+        """The TLS version in use, or ``None`` before the handshake."""
+
+    @abc.abstractmethod
+    def getpeercert(self) -> bytes | None:
+        """The peer's leaf certificate as DER, or ``None`` if it sent none."""
+
+
+class TLSWrappedSocket(_SocketSurface, _ConnectionState):
     """A TLS connection over a socket, with the socket API. Made by a context.
 
     Call :meth:`do_handshake` first. Timeouts apply to each whole operation;
@@ -184,30 +212,9 @@ class TLSWrappedSocket(_SocketSurface, abc.ABC):
         self._closed = False
 
     # -- TLS ----------------------------------------------------------------------------
-    @property
-    @abc.abstractmethod
-    def context(self) -> ClientContext | ServerContext:
-        """The context this socket was made from."""
-
     @abc.abstractmethod
     def do_handshake(self) -> None:
         """Run the handshake, including certificate and hostname validation."""
-
-    @abc.abstractmethod
-    def cipher(self) -> CipherSuite | int | None:
-        """The negotiated cipher suite, or ``None`` before the handshake."""
-
-    @abc.abstractmethod
-    def negotiated_protocol(self) -> NextProtocol | bytes | None:
-        """The ALPN protocol agreed on, or ``None``."""
-
-    @abc.abstractmethod
-    def negotiated_tls_version(self) -> TLSVersion | None:
-        """The TLS version in use, or ``None`` before the handshake."""
-
-    @abc.abstractmethod
-    def getpeercert(self) -> bytes | None:
-        """The peer's leaf certificate as DER, or ``None``."""
 
     @abc.abstractmethod
     def unwrap(self) -> _socket.socket:

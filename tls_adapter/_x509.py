@@ -1,5 +1,5 @@
-"""A small DER reader: X.509 certificates into the dict :mod:`ssl` returns, and checks
-of the shape of certificates and private keys.
+"""X.509 certificates into the dict :mod:`ssl` returns, and checks of the shape of
+certificates and private keys: read with the strict DER reader of :mod:`._der`.
 
 ``ssl.SSLSocket.getpeercert()`` returns a dict built by OpenSSL; a backend-neutral
 shim has only the DER bytes. :func:`decode_certificate` rebuilds the same dict
@@ -28,8 +28,29 @@ messages never quote the bytes they were given.
 from __future__ import annotations
 
 import functools
-import re
 from typing import Any
+
+from ._der import (
+    _BOOLEAN,
+    _INTEGER,
+    _NULL,
+    _OCTET_STRING,
+    _OID,
+    _SEQUENCE,
+    _SET,
+    _as_der,
+    _bit_string,
+    _check_time,
+    _fields,
+    _integer,
+    _Node,
+    _oid,
+    _read,
+    _string,
+    _tag_name,
+    _time,
+    _whole,
+)
 
 __all__ = [
     "PRIVATE_KEY_LABELS",
@@ -43,29 +64,6 @@ __all__ = [
     "split_der_certificates",
 ]
 
-_BOOLEAN = 0x01
-_INTEGER = 0x02
-_BIT_STRING = 0x03
-_OCTET_STRING = 0x04
-_NULL = 0x05
-_OID = 0x06
-_SEQUENCE = 0x30
-_SET = 0x31
-_UTC_TIME = 0x17
-_GENERALIZED_TIME = 0x18
-
-_TAG_NAMES = {
-    _BOOLEAN: "BOOLEAN",
-    _INTEGER: "INTEGER",
-    _BIT_STRING: "BIT STRING",
-    _OCTET_STRING: "OCTET STRING",
-    _NULL: "NULL",
-    _OID: "OBJECT IDENTIFIER",
-    _SEQUENCE: "SEQUENCE",
-    _SET: "SET",
-    _UTC_TIME: "UTCTime",
-    _GENERALIZED_TIME: "GeneralizedTime",
-}
 
 # OpenSSL long names (what ``ssl`` prints) for the attribute types seen in practice;
 # other OIDs are looked up in OpenSSL's table by _object_name().
@@ -104,11 +102,6 @@ _CRL_DP = "2.5.29.31"
 _AIA = "1.3.6.1.5.5.7.1.1"
 _OCSP = "1.3.6.1.5.5.7.48.1"
 _CA_ISSUERS = "1.3.6.1.5.5.7.48.2"
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-# An OID arc longer than this many bytes (224 bits; UUID arcs under 2.25 need 19) is
-# refused: converting arbitrarily long arcs to decimal costs quadratic time.
-_MAX_ARC_BYTES = 32
 
 
 @functools.lru_cache(maxsize=256)
@@ -126,121 +119,9 @@ def _object_name(oid: str) -> str:
     return known.longname or known.shortname or oid
 
 
-def _tag_name(tag: int) -> str:
-    return _TAG_NAMES.get(tag, f"tag 0x{tag:02x}")
-
-
-class _Node:
-    """One TLV: its tag byte and the bounds of its contents inside ``data``."""
-
-    __slots__ = ("data", "end", "start", "tag")
-
-    def __init__(self, data: bytes, tag: int, start: int, end: int) -> None:
-        self.data = data
-        self.tag = tag
-        self.start = start
-        self.end = end
-
-    @property
-    def content(self) -> bytes:
-        return self.data[self.start : self.end]
-
-    def children(self, what: str = "DER value") -> list[_Node]:
-        """The TLVs inside a constructed value."""
-        if not self.tag & 0x20:
-            raise ValueError(f"{what}: {_tag_name(self.tag)} is not a constructed DER value")
-        out = []
-        pos = self.start
-        while pos < self.end:
-            node, pos = _read(self.data, pos, self.end)
-            out.append(node)
-        return out
-
-    def expect(self, tag: int, what: str = "DER value") -> _Node:
-        if self.tag != tag:
-            raise ValueError(f"{what}: expected {_tag_name(tag)}, found {_tag_name(self.tag)}")
-        return self
-
-
-def _read(data: bytes, pos: int, limit: int) -> tuple[_Node, int]:
-    """The TLV starting at *pos* (which must end by *limit*) and the position after it."""
-    if pos + 2 > limit:
-        raise ValueError(f"truncated DER: no complete tag and length at offset {pos}")
-    tag = data[pos]
-    if tag & 0x1F == 0x1F:
-        raise ValueError(f"multi-byte DER tags are not used here (offset {pos})")
-    length = data[pos + 1]
-    pos += 2
-    if length & 0x80:
-        count = length & 0x7F
-        if count == 0:
-            raise ValueError(f"indefinite DER length at offset {pos - 2} (BER, not DER)")
-        if count > 4:
-            raise ValueError(f"DER length of {count} bytes at offset {pos - 2} (at most 4)")
-        if pos + count > limit:
-            raise ValueError(f"truncated DER: the length at offset {pos - 2} is cut off")
-        length = int.from_bytes(data[pos : pos + count], "big")
-        pos += count
-    end = pos + length
-    if end > limit:
-        raise ValueError(
-            f"truncated DER: a value of {length} bytes at offset {pos} runs past the end"
-        )
-    return _Node(data, tag, pos, end), end
-
-
-def _whole(data: bytes, what: str) -> _Node:
-    """The one TLV that is all of *data*."""
-    node, end = _read(data, 0, len(data))
-    if end != len(data):
-        raise ValueError(f"trailing data after the DER {what} ({len(data) - end} bytes)")
-    return node
-
-
-def _as_der(data: object, what: str) -> bytes:
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"{what} must be bytes, not {type(data).__name__}")
-    return bytes(data)
-
-
 def _parse(der: bytes) -> _Node:
+    """The outer ``SEQUENCE`` of the DER certificate *der*, which must be all of it."""
     return _whole(der, "certificate").expect(_SEQUENCE, "certificate")
-
-
-def _oid(node: _Node, what: str = "OID") -> str:
-    raw = node.expect(_OID, what).content
-    if not raw:
-        raise ValueError(f"{what}: empty OBJECT IDENTIFIER")
-    if raw[-1] & 0x80:
-        raise ValueError(f"{what}: the last arc of the OBJECT IDENTIFIER is cut off")
-    parts: list[int] = []
-    value = 0
-    size = 0
-    for byte in raw:
-        if size == 0 and byte == 0x80:
-            raise ValueError(f"{what}: OBJECT IDENTIFIER arc with a leading 0x80 (not DER)")
-        size += 1
-        if size > _MAX_ARC_BYTES:
-            raise ValueError(f"{what}: OBJECT IDENTIFIER arc longer than {_MAX_ARC_BYTES} bytes")
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            parts.append(value)
-            value = 0
-            size = 0
-    first = parts[0]
-    head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
-    return ".".join(str(p) for p in head + parts[1:])
-
-
-def _string(node: _Node) -> str:
-    raw = node.content
-    if node.tag == 0x1E:  # BMPString
-        return raw.decode("utf-16-be", "replace")
-    if node.tag == 0x1C:  # UniversalString
-        return raw.decode("utf-32-be", "replace")
-    if node.tag == 0x14:  # T61String: OpenSSL treats it as Latin-1
-        return raw.decode("latin-1")
-    return raw.decode("utf-8", "replace")
 
 
 def _name(node: _Node, what: str) -> tuple[tuple[tuple[str, str], ...], ...]:
@@ -255,47 +136,6 @@ def _name(node: _Node, what: str) -> tuple[tuple[tuple[str, str], ...], ...]:
             pairs.append((_object_name(oid), _string(parts[1])))
         rdns.append(tuple(pairs))
     return tuple(rdns)
-
-
-_UTC_RE = re.compile(rb"([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})Z")
-_GENERALIZED_RE = re.compile(
-    rb"([0-9]{4})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})(\.[0-9]+)?Z"
-)
-# What check_certificate() accepts (OpenSSL also reads BER times without seconds or
-# with a +hhmm offset; decode_certificate() wants RFC 5280's form).
-_ANY_TIME_RE = re.compile(rb"[0-9]{10,14}(\.[0-9]+)?(Z|[+-][0-9]{4})?")
-
-
-def _days_in_month(year: int, month: int) -> int:
-    if month == 2:
-        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
-    return 30 if month in (4, 6, 9, 11) else 31
-
-
-def _time(node: _Node, what: str) -> str:
-    raw = node.content
-    if node.tag == _UTC_TIME:
-        match = _UTC_RE.fullmatch(raw)
-        if match is None:
-            raise ValueError(f"{what}: UTCTime is not YYMMDDHHMMSSZ")
-        year = int(match.group(1))
-        year += 2000 if year < 50 else 1900
-        fraction = ""
-    elif node.tag == _GENERALIZED_TIME:
-        match = _GENERALIZED_RE.fullmatch(raw)
-        if match is None:
-            raise ValueError(f"{what}: GeneralizedTime is not YYYYMMDDHHMMSS[.fff]Z")
-        year = int(match.group(1))
-        fraction = (match.group(7) or b"").decode("ascii")  # printed as OpenSSL does
-    else:
-        raise ValueError(f"{what}: expected a time, found {_tag_name(node.tag)}")
-    month, day, hour, minute, second = (int(match.group(i)) for i in range(2, 7))
-    if not 1 <= month <= 12 or not 1 <= day <= _days_in_month(year, month):
-        raise ValueError(f"{what}: no such date")
-    if hour > 23 or minute > 59 or second > 59:
-        raise ValueError(f"{what}: no such time of day")
-    clock = f"{hour:02d}:{minute:02d}:{second:02d}{fraction}"
-    return f"{_MONTHS[month - 1]} {day:2d} {clock} {year} GMT"
 
 
 def _serial(node: _Node) -> str:
@@ -395,6 +235,26 @@ def _split_version(fields: list[_Node]) -> tuple[int, list[_Node]]:
     return raw[0] + 1, fields[1:]
 
 
+def _versioned_fields(fields: list[_Node]) -> tuple[int, list[_Node]]:
+    """:func:`_split_version`, for a ``tbsCertificate`` that has the six fields every
+    certificate has after its version."""
+    version, rest = _split_version(fields)
+    if len(rest) < 6:
+        raise ValueError(
+            f"tbsCertificate: {len(rest)} fields after the version, expected serialNumber, "
+            "signature, issuer, validity, subject and subjectPublicKeyInfo"
+        )
+    return version, rest
+
+
+def _validity(node: _Node) -> list[_Node]:
+    """``[notBefore, notAfter]`` of a ``Validity`` (not checked yet)."""
+    times = node.expect(_SEQUENCE, "validity").children("validity")
+    if len(times) != 2:
+        raise ValueError(f"validity: {len(times)} values, expected notBefore and notAfter")
+    return times
+
+
 def decode_certificate(der: bytes) -> dict[str, Any]:
     """The dict ``ssl.SSLSocket.getpeercert()`` returns for the DER certificate *der*.
 
@@ -411,16 +271,9 @@ def decode_certificate(der: bytes) -> dict[str, Any]:
 
 
 def _decode(der: bytes) -> dict[str, Any]:
-    version, fields = _split_version(_tbs_fields(der))
-    if len(fields) < 6:
-        raise ValueError(
-            f"tbsCertificate: {len(fields)} fields after the version, expected serialNumber, "
-            "signature, issuer, validity, subject and subjectPublicKeyInfo"
-        )
+    version, fields = _versioned_fields(_tbs_fields(der))
     serial, _sig, issuer, validity, subject = fields[:5]
-    times = validity.expect(_SEQUENCE, "validity").children("validity")
-    if len(times) != 2:
-        raise ValueError(f"validity: {len(times)} values, expected notBefore and notAfter")
+    times = _validity(validity)
     result: dict[str, Any] = {
         "subject": _name(subject, "subject"),
         "issuer": _name(issuer, "issuer"),
@@ -510,19 +363,6 @@ def _algorithm(node: _Node, what: str) -> tuple[str, list[_Node]]:
     return _oid(parts[0], f"{what} algorithm"), parts[1:]
 
 
-def _bit_string(node: _Node, what: str) -> None:
-    content = node.expect(_BIT_STRING, what).content
-    if not content or content[0] > 7 or (len(content) == 1 and content[0]):
-        raise ValueError(f"{what}: malformed BIT STRING")
-
-
-def _check_time(node: _Node, what: str) -> None:
-    if node.tag not in (_UTC_TIME, _GENERALIZED_TIME):
-        raise ValueError(f"{what}: expected a time, found {_tag_name(node.tag)}")
-    if _ANY_TIME_RE.fullmatch(node.content) is None:
-        raise ValueError(f"{what}: not a time")
-
-
 def _check_optional_fields(fields: list[_Node]) -> None:
     """issuerUniqueID [1], subjectUniqueID [2], extensions [3]: optional, in this order."""
     previous = 0
@@ -562,20 +402,15 @@ def check_certificate(der: bytes, *, trailing_data: bool = False) -> int:
     tbs, algorithm, signature = parts
     _algorithm(algorithm, "signatureAlgorithm")
     _bit_string(signature, "signatureValue")
-    _, fields = _split_version(tbs.expect(_SEQUENCE, "tbsCertificate").children("tbsCertificate"))
-    if len(fields) < 6:
-        raise ValueError(
-            f"tbsCertificate: {len(fields)} fields after the version, expected serialNumber, "
-            "signature, issuer, validity, subject and subjectPublicKeyInfo"
-        )
+    _, fields = _versioned_fields(
+        tbs.expect(_SEQUENCE, "tbsCertificate").children("tbsCertificate")
+    )
     serial, inner_algorithm, issuer, validity, subject, key = fields[:6]
     if not serial.expect(_INTEGER, "serialNumber").content:
         raise ValueError("serialNumber: empty INTEGER")
     _algorithm(inner_algorithm, "signature")
     _name(issuer, "issuer")
-    times = validity.expect(_SEQUENCE, "validity").children("validity")
-    if len(times) != 2:
-        raise ValueError(f"validity: {len(times)} values, expected notBefore and notAfter")
+    times = _validity(validity)
     _check_time(times[0], "notBefore")
     _check_time(times[1], "notAfter")
     _name(subject, "subject")
@@ -624,13 +459,6 @@ PRIVATE_KEY_LABELS = (
     "EC PRIVATE KEY",
     "DSA PRIVATE KEY",
 )
-
-
-def _integer(node: _Node, what: str) -> int:
-    raw = node.expect(_INTEGER, what).content
-    if not raw:
-        raise ValueError(f"{what}: empty INTEGER")
-    return int.from_bytes(raw, "big", signed=True)
 
 
 def private_key_kind(der: bytes) -> str:
@@ -694,9 +522,7 @@ def check_private_key(der: bytes, label: str) -> None:
 
 def _check_pkcs8(node: _Node) -> None:
     what = "PKCS#8 private key"
-    fields = node.children(what)
-    if len(fields) < 3:
-        raise ValueError(f"{what}: {len(fields)} fields, expected version, algorithm and key")
+    fields = _fields(node, what, "version, algorithm and key", 3)
     version = _integer(fields[0], f"{what} version")
     if version not in (0, 1):
         raise ValueError(f"{what}: unknown version")
@@ -728,9 +554,7 @@ def _check_pkcs8(node: _Node) -> None:
 
 
 def _check_rsa(node: _Node, what: str) -> None:
-    fields = node.children(what)
-    if len(fields) < 9:
-        raise ValueError(f"{what}: {len(fields)} fields, expected version and eight INTEGERs")
+    fields = _fields(node, what, "version and eight INTEGERs", 9)
     version = _integer(fields[0], f"{what} version")
     if version not in (0, 1) or (version == 0 and len(fields) != 9):
         raise ValueError(f"{what}: unknown version or stray fields")
@@ -762,9 +586,7 @@ def _check_rsa(node: _Node, what: str) -> None:
 
 
 def _check_ec(node: _Node, what: str, *, parameters_expected: bool) -> None:
-    fields = node.children(what)
-    if len(fields) < 2:
-        raise ValueError(f"{what}: {len(fields)} fields, expected version and key")
+    fields = _fields(node, what, "version and key", 2)
     if _integer(fields[0], f"{what} version") != 1:
         raise ValueError(f"{what}: unknown version")
     key = fields[1].expect(_OCTET_STRING, f"{what} privateKey").content
@@ -792,9 +614,7 @@ def _check_ec(node: _Node, what: str, *, parameters_expected: bool) -> None:
 
 def _check_dsa(node: _Node) -> None:
     what = "DSA private key"
-    fields = node.children(what)
-    if len(fields) != 6:
-        raise ValueError(f"{what}: {len(fields)} fields, expected 6 INTEGERs")
+    fields = _fields(node, what, "6 INTEGERs", 6, 6)
     values = [_integer(f, what) for f in fields]
     if values[0] != 0 or min(values[1:]) <= 0:
         raise ValueError(f"{what}: unknown version or a value that is not positive")
@@ -802,9 +622,7 @@ def _check_dsa(node: _Node) -> None:
 
 def _check_encrypted_pkcs8(node: _Node) -> None:
     what = "encrypted PKCS#8 key"
-    fields = node.children(what)
-    if len(fields) != 2:
-        raise ValueError(f"{what}: {len(fields)} fields, expected algorithm and encryptedData")
+    fields = _fields(node, what, "algorithm and encryptedData", 2, 2)
     algorithm, parameters = _algorithm(fields[0], f"{what} algorithm")
     ciphertext = fields[1].expect(_OCTET_STRING, f"{what} encryptedData").content
     if not ciphertext:

@@ -86,6 +86,59 @@ class Backend:
     capabilities: Capabilities
 
 
+def _capability_row(
+    library: str,
+    tls_versions: tuple[TLSVersion, ...],
+    *,
+    cipher_control: str,
+    system_trust: str,
+    notes: tuple[str, ...],
+    sni_callback: bool = True,
+    server_side: bool = True,
+    client_auth: bool = True,
+    native_socket: bool = False,
+) -> Capabilities:
+    """The :class:`Capabilities` of a backend, with what every backend here has.
+
+    Every backend has ALPN, client certificates and the buffer API; by default it also
+    has a server that runs ``sni_callback`` and requires client certificates, and its
+    sockets go through the generic pump.
+    """
+    return Capabilities(
+        library=library,
+        tls_versions=tls_versions,
+        alpn=True,
+        sni_callback=sni_callback,
+        server_side=server_side,
+        client_certificates=True,
+        client_auth=client_auth,
+        buffer_api=True,
+        native_socket=native_socket,
+        cipher_control=cipher_control,
+        system_trust=system_trust,
+        notes=notes,
+    )
+
+
+def _make_backend(
+    name: str,
+    client_context: type[ClientContext],
+    server_context: type[ServerContext] | None,
+    capabilities: Capabilities,
+) -> Backend:
+    """A backend module's ``BACKEND``: its contexts, with the shared certificate, key and
+    trust-store classes."""
+    return Backend(
+        client_context=client_context,
+        server_context=server_context,
+        certificate=Certificate,
+        private_key=PrivateKey,
+        trust_store=TrustStore,
+        name=name,
+        capabilities=capabilities,
+    )
+
+
 @dataclass(frozen=True)
 class BackendStatus:
     """Whether a known backend can be used here, and if not, why."""

@@ -14,6 +14,9 @@ write for itself:
 * ``pending()``, which the socket pump and the urllib3 shim use, declared abstract so
   every backend says what its library holds.
 
+:class:`StagedBufferBase` adds the outgoing side of a library whose memory BIO can only
+be drained: what was drained waits in ``_staged``, so ``peek_outgoing`` does not consume.
+
 It lives in ``backends/`` because only backends use it; it would sit next to
 ``TLSWrappedBuffer`` in ``_api.py`` if that module were not being split.
 """
@@ -29,7 +32,7 @@ from .._errors import WantWriteError
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
-__all__ = ["HIGH_WATER", "RECORD", "BufferBase"]
+__all__ = ["HIGH_WATER", "RECORD", "BufferBase", "StagedBufferBase"]
 
 #: Unsent ciphertext beyond which ``write()`` takes nothing (:class:`WantWriteError`).
 HIGH_WATER = 256 * 1024
@@ -72,3 +75,23 @@ class BufferBase(TLSWrappedBuffer, Generic[Ctx]):
     @abc.abstractmethod
     def pending(self) -> int:
         """Decrypted bytes buffered inside the library, readable without network input."""
+
+
+class StagedBufferBase(BufferBase[Ctx]):
+    """A buffer whose outgoing ciphertext is drained from the library into ``_staged``."""
+
+    _staged: bytearray
+
+    @abc.abstractmethod
+    def _stage(self) -> None:
+        """Move the ciphertext the library has ready to the end of ``_staged``."""
+
+    def peek_outgoing(self, amt: int) -> bytes:
+        """Up to *amt* bytes waiting to be sent, without removing them."""
+        self._stage()
+        return bytes(self._staged[:amt])
+
+    def consume_outgoing(self, amt: int) -> None:
+        """Drop *amt* sent bytes from the front of the outgoing data."""
+        self._stage()
+        del self._staged[:amt]

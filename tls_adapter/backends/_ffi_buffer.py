@@ -7,7 +7,10 @@ written down once as the :class:`FFISession` protocol (``receive``/``peek``/``co
 (on :class:`~._buffer_kit.BufferBase`, which supplies back-pressure and ``readinto``).
 A backend subclasses it and supplies only its error classes (:class:`FFIErrors`, whose
 :meth:`~FFIErrors.translate` is the backend's one error boundary) and its version names
-(``_versions``).
+(``_versions``). Its contexts subclass :class:`FFIClientContext` and
+:class:`FFIServerContext`, which start every connection the same way (the buffer, the
+``sni_callback`` hook, the session made inside the error boundary); the backend builds
+its library's objects and supplies the session.
 
 Neither library enforces the whole validation policy, so a context that validates its
 peer carries a :class:`~tls_adapter._policy.ChainPolicy` (``_policy``) and the buffer
@@ -20,12 +23,14 @@ failure every call raises the same :class:`~tls_adapter.CertificateValidationErr
 
 from __future__ import annotations
 
+import abc
 import contextlib
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from .._api import ClientContext, ServerContext, ServerName
+from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer
 from .._ciphers import CipherSuite, cipher_suite_from_int
+from .._config import TLSConfiguration
 from .._enums import NextProtocol, TLSVersion, protocol_from_bytes
 from .._errors import (
     CertificateValidationError,
@@ -36,12 +41,20 @@ from .._errors import (
 )
 from .._policy import ChainPolicy
 from ._buffer_kit import RECORD, BufferBase
-from ._server import SNICallbackError, raise_sni_failure
+from ._server import SNICallbackError, SNIDispatch, raise_sni_failure
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer, Self
 
-__all__ = ["FFIBuffer", "FFIErrors", "FFISession", "MemoryIO", "MemoryTransport"]
+__all__ = [
+    "FFIBuffer",
+    "FFIClientContext",
+    "FFIErrors",
+    "FFIServerContext",
+    "FFISession",
+    "MemoryIO",
+    "MemoryTransport",
+]
 
 
 class MemoryTransport:
@@ -375,3 +388,73 @@ class FFIBuffer(BufferBase[ClientContext | ServerContext]):
     def pending(self) -> int:
         """Decrypted bytes buffered inside the library."""
         return int(self._session.pending())
+
+
+# -- contexts ---------------------------------------------------------------------------
+class FFIClientContext(ClientContext):
+    """A client context of a ctypes backend; its library's objects are built once, by
+    the subclass's constructor (after this one), and shared by every connection.
+
+    Hostname checks are set per connection, so one context serves both
+    ``check_hostname=True`` and ``False``.
+    """
+
+    #: The backend's buffer class (whose ``_errors`` name the backend).
+    _buffer_type: ClassVar[type[FFIBuffer]]
+
+    def __init__(self, configuration: TLSConfiguration) -> None:
+        super().__init__(configuration)
+        self._policy = ChainPolicy.for_context(
+            configuration, self._buffer_type._errors.backend, server_side=False
+        )
+
+    @abc.abstractmethod
+    def _session(self, name: ServerName) -> FFISession:
+        """The library's session for a new connection to *name*."""
+
+    def wrap_buffers(
+        self, server_hostname: str | None, *, check_hostname: bool = True
+    ) -> TLSWrappedBuffer:
+        """A new in-memory client connection (a session of the library over memory buffers)."""
+        name = ServerName(server_hostname, check_hostname)
+        buffer = self._buffer_type._new(self, self._policy, name)
+        with self._buffer_type._errors.translate("start a client connection"):
+            buffer._session = self._session(name)
+        return buffer
+
+
+class FFIServerContext(ServerContext):
+    """A server context of a ctypes backend; its library's objects are built once, by
+    the subclass's constructor (after this one), and shared by every connection.
+
+    With an ``sni_callback``, the subclass's constructor sets ``_sni`` (the
+    :class:`~._server.SNIDispatch`), and its :meth:`_switch` moves a connection to the
+    context built for the callback's answer.
+    """
+
+    #: The backend's buffer class (whose ``_errors`` name the backend).
+    _buffer_type: ClassVar[type[FFIBuffer]]
+
+    def __init__(self, configuration: TLSConfiguration) -> None:
+        super().__init__(configuration)
+        self._policy = ChainPolicy.for_context(
+            configuration, self._buffer_type._errors.backend, server_side=True
+        )
+        self._sni: SNIDispatch[Any] | None = None
+
+    def _switch(self, session: Any, derived: Any) -> object:
+        """Move *session* to the *derived* context (what the binding's hook returns)."""
+        raise NotImplementedError
+
+    @abc.abstractmethod
+    def _session(self, sni_hook: Callable[[Any, str | None], Any] | None) -> FFISession:
+        """The library's session for a new connection; the binding calls *sni_hook* (if
+        given) as ``sni_hook(session, server_name)`` after the ClientHello."""
+
+    def wrap_buffers(self) -> TLSWrappedBuffer:
+        """A new in-memory server connection (a session of the library over memory buffers)."""
+        buffer = self._buffer_type._new(self, self._policy)
+        hook = None if self._sni is None else self._sni.hook(buffer, self._switch)
+        with self._buffer_type._errors.translate("start a server connection"):
+            buffer._session = self._session(hook)
+        return buffer

@@ -22,9 +22,9 @@ Theory of operation
   lets it travel through its binding (the ctypes bindings stash it and re-raise it from
   ``handshake()``) or, where the library cannot carry a Python exception (``ssl``,
   pyOpenSSL), parks it on the connection (:func:`park`) and answers the library with a
-  fatal alert. Either way ``do_handshake()`` raises
-  ``TLSError("sni_callback failed: <the exception>")`` from the original exception
-  (:func:`raise_sni_failure`), on every backend alike.
+  fatal alert (:meth:`SNIDispatch.run_or_park` does both). Either way
+  ``do_handshake()`` raises ``TLSError("sni_callback failed: <the exception>")`` from
+  the original exception (:func:`raise_sni_failure`), on every backend alike.
 * **Derived contexts.** A configuration the callback returns is built into a context
   once (with ``sni_callback=None``) and cached: :class:`DerivedContexts`, at most
   :data:`DERIVED_CONTEXTS_MAX` of them, the least recently used evicted first (LRU), under
@@ -272,6 +272,25 @@ class SNIDispatch(Generic[C]):
             return switch(self.derived.get(new))
         except Exception as e:  # through the library to do_handshake(), never lost
             raise SNICallbackError("sni_callback failed") from e
+
+    def run_or_park(
+        self,
+        owner: _Parking | None,
+        server_name: str | bytes | None,
+        switch: Callable[[C], object],
+        alert: int,
+    ) -> int | None:
+        """:meth:`run`, for a library whose hook cannot carry a Python exception.
+
+        Returns ``None`` to go on; after a failure, parked on *owner* (:func:`park`),
+        *alert*, the fatal alert the hook answers the library with.
+        """
+        try:
+            self.run(owner, server_name, switch)
+        except SNICallbackError as e:  # never into the library
+            park(owner, e)
+            return alert
+        return None
 
     def hook(
         self, owner: object, switch: Callable[[S, C], R]

@@ -28,8 +28,8 @@ Theory of operation
   says its library drives sockets natively and correctly (only the stdlib does).
 * What is not specific to this API shape comes from the backend kit: server
   preconditions, the ``sni_callback`` runner with its derived contexts and key errors
-  from ``_server.py``, the buffer template (back-pressure, ``readinto``) from
-  ``_buffer_kit.py``.
+  from ``_server.py``, the buffer template (back-pressure, ``readinto``, the staged
+  outgoing ciphertext) from ``_buffer_kit.py``.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from .._ciphers import (
     DEFAULT_CIPHER_LIST,
     TLS13_CIPHER_SUITES,
     CipherSuite,
+    check_fixed_tls13_suites,
     cipher_suite_from_int,
     openssl_name_table,
 )
@@ -63,17 +64,9 @@ from .._policy import ChainPolicy, PeerCheck
 from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore
 from .._verify_codes import from_legacy
-from . import Capabilities
-from ._buffer_kit import BufferBase
-from ._server import (
-    SNICallbackError,
-    SNIDispatch,
-    check_server_configuration,
-    key_error,
-    key_password,
-    park,
-    raise_parked,
-)
+from . import Capabilities, _capability_row
+from ._buffer_kit import StagedBufferBase
+from ._server import SNIDispatch, check_server_configuration, key_error, key_password, raise_parked
 
 if TYPE_CHECKING:
     import socket
@@ -197,18 +190,9 @@ class Flavour:
         """Catch at build time what the library only notices per connection."""
 
     # -- connections -------------------------------------------------------------------
-    def wrap_bio(
-        self,
-        ctx: Any,
-        incoming: ssl.MemoryBIO,
-        outgoing: ssl.MemoryBIO,
-        server_side: bool,
-        server_hostname: str | None,
-    ) -> Any:
-        """The library's ``SSLObject`` for one connection."""
-        return ctx.wrap_bio(
-            incoming, outgoing, server_side=server_side, server_hostname=server_hostname
-        )
+    def bio_hostname(self, ctx: Any, server_side: bool, server_hostname: str | None) -> str | None:
+        """The ``server_hostname`` to give ``ctx.wrap_bio()`` for one connection."""
+        return server_hostname
 
     def certificate_failure(self, exc: ssl.SSLCertVerificationError) -> str | None:
         """The reason if *exc* is a real certificate failure, else ``None``."""
@@ -283,19 +267,16 @@ class Flavour:
         self, library: str, system_trust: str, notes: tuple[str, ...], server_side: bool = True
     ) -> Capabilities:
         """The capability row of a backend built on this flavour."""
-        return Capabilities(
-            library=library,
-            tls_versions=self.tls_versions,
-            alpn=True,
-            sni_callback=server_side and self.sni_callback,
-            server_side=server_side,
-            client_certificates=True,
-            client_auth=server_side and self.client_auth,
-            buffer_api=True,
-            native_socket=self.native_socket,
+        return _capability_row(
+            library,
+            self.tls_versions,
             cipher_control="tls1.2",
             system_trust=system_trust,
             notes=notes,
+            sni_callback=server_side and self.sni_callback,
+            server_side=server_side,
+            client_auth=server_side and self.client_auth,
+            native_socket=self.native_socket,
         )
 
 
@@ -352,11 +333,6 @@ def _load_trust(flavour: Flavour, ctx: Any, store: TrustStore, purpose: ssl.Purp
         raise ConfigurationError(f"cannot load trust store {store!r}: {describe(e)}") from e
 
 
-def _suite_name(value: int) -> str:
-    suite = cipher_suite_from_int(value)
-    return suite.name if isinstance(suite, CipherSuite) else f"0x{value:04X}"
-
-
 def _version_bounds(flavour: Flavour, config: TLSConfiguration) -> tuple[TLSVersion, TLSVersion]:
     lowest = config.lowest_supported_version
     highest = config.highest_supported_version
@@ -397,14 +373,7 @@ def _configure_versions_and_ciphers(flavour: Flavour, ctx: Any, config: TLSConfi
     names = openssl_name_table()
     legacy = [names[int(c)] for c in allowed if int(c) not in TLS13_CIPHER_SUITES and c in names]
     if tls13_on:
-        missing = flavour.tls13_suites() - {int(c) for c in allowed}
-        if missing:
-            listed = ", ".join(_suite_name(v) for v in sorted(missing))
-            raise ConfigurationError(
-                f"the {flavour.name} backend cannot restrict TLS 1.3 cipher suites and "
-                f"would also offer {listed}; allow them in ciphers, or set "
-                "highest_supported_version=TLSVersion.TLSv1_2"
-            )
+        check_fixed_tls13_suites(flavour.tls13_suites(), allowed, f"the {flavour.name} backend")
     if tls12_on and not legacy:
         if not tls13_on:
             raise ConfigurationError(
@@ -602,12 +571,9 @@ class SSLModuleServerContext(ServerContext):
             obj.context = derived._native
 
         assert self._sni is not None
-        try:
-            self._sni.run(owner, server_name, switch)
-        except SNICallbackError as e:  # never into the library
-            park(owner, e)
-            return int(ssl.ALERT_DESCRIPTION_INTERNAL_ERROR)
-        return None
+        return self._sni.run_or_park(
+            owner, server_name, switch, int(ssl.ALERT_DESCRIPTION_INTERNAL_ERROR)
+        )
 
     def wrap_buffers(self) -> TLSWrappedBuffer:
         """A new in-memory server connection (the library's ``SSLObject`` over memory BIOs)."""
@@ -627,7 +593,7 @@ _Context = SSLModuleClientContext | SSLModuleServerContext
 
 
 # -- connections ------------------------------------------------------------------------
-class SSLModuleBuffer(BufferBase[_Context]):
+class SSLModuleBuffer(StagedBufferBase[_Context]):
     """A TLS connection over memory buffers: the library's ``SSLObject`` and two BIOs."""
 
     _flavour: Flavour
@@ -662,8 +628,11 @@ class SSLModuleBuffer(BufferBase[_Context]):
         self._handshake_done = False
         self._shutdown_sent = False
         with flavour.translate():
-            self._obj = flavour.wrap_bio(
-                native, self._incoming, self._outgoing, server_side, server_hostname
+            self._obj = native.wrap_bio(
+                self._incoming,
+                self._outgoing,
+                server_side=server_side,
+                server_hostname=flavour.bio_hostname(native, server_side, server_hostname),
             )
         with contextlib.suppress(AttributeError):  # __slots__ objects (utls)
             self._obj._tls_adapter_owner = weakref.ref(self)
@@ -773,18 +742,9 @@ class SSLModuleBuffer(BufferBase[_Context]):
             self._incoming.write_eof()
 
     def _stage(self) -> None:
+        """Move the ciphertext in the outgoing BIO to ``_staged``."""
         if self._outgoing.pending:
             self._staged += self._outgoing.read()
-
-    def peek_outgoing(self, amt: int) -> bytes:
-        """Up to *amt* bytes waiting to be sent, without removing them."""
-        self._stage()
-        return bytes(self._staged[:amt])
-
-    def consume_outgoing(self, amt: int) -> None:
-        """Drop *amt* sent bytes from the front of the outgoing data."""
-        self._stage()
-        del self._staged[:amt]
 
     def incoming_bytes_buffered(self) -> int:
         """Ciphertext received but not yet processed."""

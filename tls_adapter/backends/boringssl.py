@@ -49,9 +49,8 @@ from utls import _utls as _core
 from .._ciphers import CipherSuite
 from .._errors import CertificateValidationError, RaggedEOF, TLSError, WantReadError
 from .._system import OS_VERIFIER
-from .._trust import Certificate, PrivateKey, TrustStore
 from .._verify_codes import VerifyCode, from_legacy
-from . import Backend, Capabilities
+from . import Capabilities, _make_backend
 from . import _sslmodule as _engine
 
 if TYPE_CHECKING:
@@ -342,12 +341,6 @@ def _capabilities() -> Capabilities:
 
 
 #: The BoringSSL backend (utls).
-BACKEND = Backend(
-    client_context=BoringSSLClientContext,
-    server_context=BoringSSLServerContext,
-    certificate=Certificate,
-    private_key=PrivateKey,
-    trust_store=TrustStore,
-    name="boringssl",
-    capabilities=_capabilities(),
+BACKEND = _make_backend(
+    "boringssl", BoringSSLClientContext, BoringSSLServerContext, _capabilities()
 )

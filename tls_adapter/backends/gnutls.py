@@ -51,16 +51,15 @@ from __future__ import annotations
 
 import os
 
-from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer
-from .._ciphers import DEFAULT_CIPHER_LIST, CipherSuite, cipher_suite_from_int
+from .._api import ServerName
+from .._ciphers import DEFAULT_CIPHER_LIST, cipher_suite_name
 from .._config import TLSConfiguration
 from .._enums import TLSVersion, protocol_bytes, version_rank
 from .._errors import ConfigurationError
-from .._policy import ChainPolicy
 from .._trust import Certificate, PrivateKey, TrustStore
-from . import Backend, Capabilities
+from . import Capabilities, _capability_row, _make_backend
 from . import _gnutls_ffi as _ffi
-from ._ffi_buffer import FFIBuffer, FFIErrors
+from ._ffi_buffer import FFIBuffer, FFIClientContext, FFIErrors, FFIServerContext
 from ._server import SNIDispatch, check_server_configuration, key_error, key_password
 
 __all__ = ["BACKEND", "GnuTLSBuffer", "GnuTLSClientContext", "GnuTLSServerContext"]
@@ -91,11 +90,6 @@ _translate = _ERRORS.translate
 
 
 # -- building: versions and ciphers -----------------------------------------------------
-def _suite_name(value: int) -> str:
-    suite = cipher_suite_from_int(value)
-    return suite.name if isinstance(suite, CipherSuite) else f"0x{value:04X}"
-
-
 def _usable(info: _ffi.CipherSuite, protocol: int) -> bool:
     """Whether a GnuTLS suite can be negotiated in *protocol* (a gnutls_protocol_t)."""
     if protocol == _TLS13:
@@ -162,7 +156,7 @@ def _plan(config: TLSConfiguration, server_side: bool) -> _ffi.PriorityPlan:
                     server_precedence=server_side,
                 )
     if plan.extra:
-        listed = ", ".join(_suite_name(s) for s in plan.extra)
+        listed = ", ".join(cipher_suite_name(s) for s in plan.extra)
         raise ConfigurationError(
             f"the {_NAME} backend cannot allow exactly the configured ciphers: GnuTLS "
             f"priority strings would also enable {listed}; allow them too, or remove the "
@@ -263,17 +257,22 @@ def _load_chain(
         raise key_error(_NAME, str(e), encrypted=key.encrypted, mismatch=mismatch) from e
 
 
-# -- contexts ---------------------------------------------------------------------------
-class GnuTLSClientContext(ClientContext):
-    """A client context: GnuTLS credentials and priority built once, here.
+# -- connections ------------------------------------------------------------------------
+class GnuTLSBuffer(FFIBuffer):
+    """A TLS connection over memory buffers: one GnuTLS session with custom transport."""
 
-    Hostname checks are set per connection, so one context serves both
-    ``check_hostname=True`` and ``False``.
-    """
+    _errors = _ERRORS
+    _versions = _BY_NAME
+
+
+# -- contexts ---------------------------------------------------------------------------
+class GnuTLSClientContext(FFIClientContext):
+    """A client context: GnuTLS credentials and priority built once, here."""
+
+    _buffer_type = GnuTLSBuffer
 
     def __init__(self, configuration: TLSConfiguration) -> None:
         super().__init__(configuration)
-        self._policy = ChainPolicy.for_context(configuration, _NAME, server_side=False)
         config = self._configuration
         self._alpn = _check_alpn(config)
         self._plan = _plan(config, server_side=False)
@@ -286,31 +285,25 @@ class GnuTLSClientContext(ClientContext):
         if config.certificate_chain is not None:
             _load_chain(self._credentials, config.certificate_chain, client=True)
 
-    def wrap_buffers(
-        self, server_hostname: str | None, *, check_hostname: bool = True
-    ) -> TLSWrappedBuffer:
-        """A new in-memory client connection (a GnuTLS session over memory buffers)."""
-        name = ServerName(server_hostname, check_hostname)
+    def _session(self, name: ServerName) -> _ffi.Session:
+        """A GnuTLS session over memory buffers, verifying what *name* asks for."""
         if not self._configuration.validate_certificates:
             verify = _ffi.VerifyMode.NONE
         elif name.check:
             verify = _ffi.VerifyMode.HOSTNAME
         else:
             verify = _ffi.VerifyMode.CHAIN
-        buffer = GnuTLSBuffer._new(self, self._policy, name)
-        with _translate("start a client connection"):
-            buffer._session = _ffi.Session(
-                self._credentials,
-                server_side=False,
-                priority=self._priority,
-                verify=verify,
-                server_hostname=name.name,
-                alpn_protocols=self._alpn,
-            )
-        return buffer
+        return _ffi.Session(
+            self._credentials,
+            server_side=False,
+            priority=self._priority,
+            verify=verify,
+            server_hostname=name.name,
+            alpn_protocols=self._alpn,
+        )
 
 
-class GnuTLSServerContext(ServerContext):
+class GnuTLSServerContext(FFIServerContext):
     """A server context: GnuTLS credentials and priority built once, here.
 
     With an ``sni_callback``, a different configuration the callback returns gets its
@@ -319,9 +312,10 @@ class GnuTLSServerContext(ServerContext):
     policy. TLS versions, ciphers and ALPN keep the original values.
     """
 
+    _buffer_type = GnuTLSBuffer
+
     def __init__(self, configuration: TLSConfiguration) -> None:
         super().__init__(configuration)
-        self._policy = ChainPolicy.for_context(configuration, _NAME, server_side=True)
         config = self._configuration
         check_server_configuration(config, _NAME)
         self._alpn = _check_alpn(config)
@@ -337,7 +331,6 @@ class GnuTLSServerContext(ServerContext):
             _load_trust(self._credentials, config.trust_store)
         if config.certificate_chain is not None:
             _load_chain(self._credentials, config.certificate_chain, client=False)
-        self._sni: SNIDispatch[GnuTLSServerContext] | None = None
         if config.sni_callback is not None:
             self._sni = SNIDispatch(config, type(self))
 
@@ -349,45 +342,26 @@ class GnuTLSServerContext(ServerContext):
             session.set_client_cert_policy(derived._client_cert, derived._verify)
         return derived._credentials
 
-    def wrap_buffers(self) -> TLSWrappedBuffer:
-        """A new in-memory server connection (a GnuTLS session over memory buffers)."""
-        buffer = GnuTLSBuffer._new(self, self._policy)
-        hook = None if self._sni is None else self._sni.hook(buffer, self._switch)
-        with _translate("start a server connection"):
-            buffer._session = _ffi.Session(
-                self._credentials,
-                server_side=True,
-                priority=self._priority,
-                verify=self._verify,
-                alpn_protocols=self._alpn,
-                client_cert=self._client_cert,
-                sni_callback=hook,
-            )
-        return buffer
-
-
-# -- connections ------------------------------------------------------------------------
-class GnuTLSBuffer(FFIBuffer):
-    """A TLS connection over memory buffers: one GnuTLS session with custom transport."""
-
-    _errors = _ERRORS
-    _versions = _BY_NAME
+    def _session(self, sni_hook: _ffi.SNICallback | None) -> _ffi.Session:
+        """A GnuTLS session over memory buffers."""
+        return _ffi.Session(
+            self._credentials,
+            server_side=True,
+            priority=self._priority,
+            verify=self._verify,
+            alpn_protocols=self._alpn,
+            client_cert=self._client_cert,
+            sni_callback=sni_hook,
+        )
 
 
 # -- the backend ------------------------------------------------------------------------
 
 
 def _capabilities() -> Capabilities:
-    return Capabilities(
-        library=f"GnuTLS {_ffi.library_version()} (system, ctypes)",
-        tls_versions=tuple(_VERSIONS),
-        alpn=True,
-        sni_callback=True,
-        server_side=True,
-        client_certificates=True,
-        client_auth=True,
-        buffer_api=True,
-        native_socket=False,
+    return _capability_row(
+        f"GnuTLS {_ffi.library_version()} (system, ctypes)",
+        tuple(_VERSIONS),
         cipher_control="all",
         system_trust=(
             "GnuTLS's system store (gnutls_certificate_set_x509_system_trust), or the "
@@ -416,12 +390,4 @@ def _capabilities() -> Capabilities:
 
 
 #: The GnuTLS backend.
-BACKEND = Backend(
-    client_context=GnuTLSClientContext,
-    server_context=GnuTLSServerContext,
-    certificate=Certificate,
-    private_key=PrivateKey,
-    trust_store=TrustStore,
-    name=_NAME,
-    capabilities=_capabilities(),
-)
+BACKEND = _make_backend(_NAME, GnuTLSClientContext, GnuTLSServerContext, _capabilities())

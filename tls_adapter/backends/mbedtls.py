@@ -73,6 +73,7 @@ from mbedtls import x509 as _mx509
 from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer
 from .._ciphers import DEFAULT_CIPHER_LIST, CipherSuite, cipher_suite_from_int
 from .._config import TLSConfiguration
+from .._der import _oid
 from .._enums import NextProtocol, TLSVersion, protocol_bytes, protocol_from_bytes
 from .._errors import (
     CertificateValidationError,
@@ -87,13 +88,12 @@ from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore, pem_blocks
 from .._x509 import (
     _object_name,
-    _oid,
     _split_version,
     _tbs_fields,
     decode_certificate,
     dns_name_matches,
 )
-from . import Backend, Capabilities
+from . import Capabilities, _capability_row, _make_backend
 from ._buffer_kit import RECORD, BufferBase
 from ._compat import (
     mbedtls_handshake_step,
@@ -641,6 +641,22 @@ def _name_in_certificate(der: bytes) -> str | None:
 
 
 # -- reading the handshake records as they go by ----------------------------------------
+def _take_units(buffer: bytearray, *, header: int, length_size: int) -> Iterator[tuple[int, bytes]]:
+    """Take the complete units off the front of *buffer*: ``(type, body)`` for each.
+
+    A unit (a TLS record, a handshake message) starts with *header* bytes: its type
+    first, the length of its body in the last *length_size* of them (big-endian). An
+    incomplete unit stays in *buffer*.
+    """
+    while len(buffer) >= header:
+        length = int.from_bytes(buffer[header - length_size : header], "big")
+        if len(buffer) < header + length:
+            return
+        kind, body = buffer[0], bytes(buffer[header : header + length])
+        del buffer[: header + length]
+        yield kind, body
+
+
 class _Sniffer:
     """Follows the peer's plaintext TLS 1.2 handshake records (until its ChangeCipherSpec).
 
@@ -664,13 +680,7 @@ class _Sniffer:
         if self._seen > _SNIFF_LIMIT:
             self._stop()
             return
-        records = self._records
-        while len(records) >= 5:
-            length = int.from_bytes(records[3:5], "big")
-            if len(records) < 5 + length:
-                break
-            kind, body = records[0], bytes(records[5 : 5 + length])
-            del records[: 5 + length]
+        for kind, body in _take_units(self._records, header=5, length_size=2):
             if kind == 22:
                 self._messages += body
                 self._parse_messages()
@@ -686,13 +696,7 @@ class _Sniffer:
         self._messages.clear()
 
     def _parse_messages(self) -> None:
-        messages = self._messages
-        while len(messages) >= 4:
-            length = int.from_bytes(messages[1:4], "big")
-            if len(messages) < 4 + length:
-                return
-            kind, body = messages[0], bytes(messages[4 : 4 + length])
-            del messages[: 4 + length]
+        for kind, body in _take_units(self._messages, header=4, length_size=3):
             if kind == 11 and self.chain is None:  # Certificate
                 self.chain = _certificate_list(body)
 
@@ -1201,16 +1205,10 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
 
 
 def _capabilities() -> Capabilities:
-    return Capabilities(
-        library=f"{_mversion.version} (python-mbedtls {_BINDING_VERSION})",
-        tls_versions=(TLSVersion.TLSv1, TLSVersion.TLSv1_1, TLSVersion.TLSv1_2),
-        alpn=True,
+    return _capability_row(
+        f"{_mversion.version} (python-mbedtls {_BINDING_VERSION})",
+        (TLSVersion.TLSv1, TLSVersion.TLSv1_1, TLSVersion.TLSv1_2),
         sni_callback=False,
-        server_side=True,
-        client_certificates=True,
-        client_auth=True,
-        buffer_api=True,
-        native_socket=False,
         cipher_control="tls1.2",
         system_trust=(
             "system CA bundle and directory as OpenSSL finds them (SSL_CERT_FILE/SSL_CERT_DIR "
@@ -1248,12 +1246,4 @@ def _capabilities() -> Capabilities:
 
 
 #: The Mbed TLS backend (python-mbedtls).
-BACKEND = Backend(
-    client_context=MbedTLSClientContext,
-    server_context=MbedTLSServerContext,
-    certificate=Certificate,
-    private_key=PrivateKey,
-    trust_store=TrustStore,
-    name="mbedtls",
-    capabilities=_capabilities(),
-)
+BACKEND = _make_backend("mbedtls", MbedTLSClientContext, MbedTLSServerContext, _capabilities())

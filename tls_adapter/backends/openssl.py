@@ -37,7 +37,7 @@ from .._errors import (
 from .._policy import PeerCheck, SecurityLevelGaps
 from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore
-from . import Backend, Capabilities
+from . import Capabilities, _make_backend
 from . import _sslmodule as _engine
 from ._server import key_password, raise_parked
 
@@ -303,6 +303,8 @@ class OpenSSLSocket(TLSWrappedSocket):
     def _stdlib_socket(self) -> ssl.SSLSocket:
         return self._ssl
 
+    # The four I/O methods are written out, not routed through one helper: this is the
+    # hot path of every download on this backend, and each extra call shows up there.
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         """Receive up to *bufsize* bytes; ``b""`` after the peer's close_notify."""
         if self._unchecked:  # an implicit handshake would skip the policy's two rules
@@ -315,9 +317,9 @@ class OpenSSLSocket(TLSWrappedSocket):
 
     def recv_into(self, buffer: Buffer, nbytes: int = 0, flags: int = 0) -> int:
         """Receive into *buffer*; 0 after the peer's close_notify."""
-        if self._unchecked:  # an implicit handshake would skip the policy's two rules
+        if self._unchecked:
             self.do_handshake()
-        try:  # the hot path: no context manager unless something went wrong
+        try:
             return self._ssl.recv_into(buffer, nbytes, flags)
         except Exception:
             with self._flavour.translate():
@@ -325,9 +327,9 @@ class OpenSSLSocket(TLSWrappedSocket):
 
     def send(self, data: Buffer, flags: int = 0) -> int:
         """Send some of *data*."""
-        if self._unchecked:  # an implicit handshake would skip the policy's two rules
+        if self._unchecked:
             self.do_handshake()
-        try:  # the hot path: no context manager unless something went wrong
+        try:
             return self._ssl.send(data, flags)
         except Exception:
             with self._flavour.translate():
@@ -335,9 +337,9 @@ class OpenSSLSocket(TLSWrappedSocket):
 
     def sendall(self, data: Buffer, flags: int = 0) -> None:
         """Send all of *data*."""
-        if self._unchecked:  # an implicit handshake would skip the policy's two rules
+        if self._unchecked:
             self.do_handshake()
-        try:  # the hot path: no context manager unless something went wrong
+        try:
             self._ssl.sendall(data, flags)
         except Exception:
             with self._flavour.translate():
@@ -383,12 +385,4 @@ def _capabilities() -> Capabilities:
 
 
 #: The OpenSSL backend.
-BACKEND = Backend(
-    client_context=OpenSSLClientContext,
-    server_context=OpenSSLServerContext,
-    certificate=Certificate,
-    private_key=PrivateKey,
-    trust_store=TrustStore,
-    name="openssl",
-    capabilities=_capabilities(),
-)
+BACKEND = _make_backend("openssl", OpenSSLClientContext, OpenSSLServerContext, _capabilities())

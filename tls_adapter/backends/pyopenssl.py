@@ -48,6 +48,7 @@ from .._ciphers import (
     DEFAULT_CIPHER_LIST,
     TLS13_CIPHER_SUITES,
     CipherSuite,
+    check_fixed_tls13_suites,
     cipher_suite_from_int,
     openssl_name_table,
 )
@@ -64,8 +65,8 @@ from .._errors import (
 from .._policy import SecurityLevelGaps
 from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore, pem_blocks
-from . import Backend, Capabilities
-from ._buffer_kit import BufferBase
+from . import Capabilities, _capability_row, _make_backend
+from ._buffer_kit import StagedBufferBase
 from ._compat import (
     SNI_DEFAULT_ALERT,
     bundled_cipher_names,
@@ -77,15 +78,7 @@ from ._compat import (
     verify_reason,
     verify_result,
 )
-from ._server import (
-    SNICallbackError,
-    SNIDispatch,
-    check_server_configuration,
-    key_error,
-    key_password,
-    park,
-    raise_parked,
-)
+from ._server import SNIDispatch, check_server_configuration, key_error, key_password, raise_parked
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -185,11 +178,6 @@ def _cipher_tables() -> tuple[dict[int, str], dict[str, int]]:
         return _id_to_name, _name_to_id
 
 
-def _suite_name(value: int) -> str:
-    suite = cipher_suite_from_int(value)
-    return suite.name if isinstance(suite, CipherSuite) else f"0x{value:04X}"
-
-
 def _default_tls13_suites() -> frozenset[int]:  # pragma: no cover - older pyOpenSSL only
     _, ids = _cipher_tables()
     probe = SSL.Connection(SSL.Context(SSL.TLS_METHOD), None)
@@ -215,14 +203,7 @@ def _configure_versions_and_ciphers(native: SSL.Context, config: TLSConfiguratio
     legacy = [names[int(c)] for c in allowed if int(c) not in TLS13_CIPHER_SUITES and c in names]
     modern = [names[int(c)] for c in allowed if int(c) in TLS13_CIPHER_SUITES and c in names]
     if tls13_on and _SET_TLS13_SUITES is None:  # pragma: no cover - older pyOpenSSL
-        missing = _default_tls13_suites() - {int(c) for c in allowed}
-        if missing:
-            listed = ", ".join(_suite_name(v) for v in sorted(missing))
-            raise ConfigurationError(
-                f"this pyOpenSSL cannot restrict TLS 1.3 cipher suites and would also offer "
-                f"{listed}; allow them in ciphers, or set "
-                "highest_supported_version=TLSVersion.TLSv1_2"
-            )
+        check_fixed_tls13_suites(_default_tls13_suites(), allowed, "this pyOpenSSL")
     elif tls13_on and not modern:
         if not (tls12_on and legacy):
             raise ConfigurationError(
@@ -431,12 +412,8 @@ class PyOpenSSLServerContext(ServerContext):
             return SNI_DEFAULT_ALERT
         owner_ref = conn.get_app_data()
         owner = owner_ref() if owner_ref is not None else None
-        try:
-            self._sni.run(owner, conn.get_servername(), functools.partial(_switch, conn))
-        except SNICallbackError as e:  # never into OpenSSL
-            park(owner, e)
-            return _ALERT_INTERNAL_ERROR
-        return None
+        switch = functools.partial(_switch, conn)
+        return self._sni.run_or_park(owner, conn.get_servername(), switch, _ALERT_INTERNAL_ERROR)
 
     def wrap_buffers(self) -> TLSWrappedBuffer:
         """A new in-memory server connection over pyOpenSSL memory BIOs."""
@@ -455,7 +432,7 @@ _GAPS = SecurityLevelGaps()
 _STAGE_CHUNK = 65536  # bytes per bio_read() while draining OpenSSL's outgoing BIO
 
 
-class PyOpenSSLBuffer(BufferBase[PyOpenSSLClientContext | PyOpenSSLServerContext]):
+class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerContext]):
     """A TLS connection over memory buffers: an ``OpenSSL.SSL.Connection`` with memory BIOs."""
 
     _conn: SSL.Connection
@@ -611,16 +588,6 @@ class PyOpenSSLBuffer(BufferBase[PyOpenSSLClientContext | PyOpenSSLServerContext
             except SSL.WantReadError:  # the memory BIO is empty
                 return
 
-    def peek_outgoing(self, amt: int) -> bytes:
-        """Up to *amt* bytes waiting to be sent, without removing them."""
-        self._stage()
-        return bytes(self._staged[:amt])
-
-    def consume_outgoing(self, amt: int) -> None:
-        """Drop *amt* sent bytes from the front of the outgoing data."""
-        self._stage()
-        del self._staged[:amt]
-
     def incoming_bytes_buffered(self) -> int:
         """Ciphertext received but not yet processed."""
         return incoming_bio_pending(self._conn)
@@ -687,21 +654,9 @@ def _capabilities() -> Capabilities:
     ]
     if not tls13_control:  # pragma: no cover - older pyOpenSSL
         notes.insert(0, "TLS 1.3 suites cannot be restricted: OpenSSL's defaults must be allowed")
-    return Capabilities(
-        library=f"pyOpenSSL {_PYOPENSSL_VERSION} ({library})",
-        tls_versions=(
-            TLSVersion.TLSv1,
-            TLSVersion.TLSv1_1,
-            TLSVersion.TLSv1_2,
-            TLSVersion.TLSv1_3,
-        ),
-        alpn=True,
-        sni_callback=True,
-        server_side=True,
-        client_certificates=True,
-        client_auth=True,
-        buffer_api=True,
-        native_socket=False,
+    return _capability_row(
+        f"pyOpenSSL {_PYOPENSSL_VERSION} ({library})",
+        (TLSVersion.TLSv1, TLSVersion.TLSv1_1, TLSVersion.TLSv1_2, TLSVersion.TLSv1_3),
         cipher_control="all" if tls13_control else "tls1.2",
         system_trust=(
             "unavailable on this OS (the OS verifier is reachable only through the openssl "
@@ -715,12 +670,4 @@ def _capabilities() -> Capabilities:
 
 
 #: The pyOpenSSL backend.
-BACKEND = Backend(
-    client_context=PyOpenSSLClientContext,
-    server_context=PyOpenSSLServerContext,
-    certificate=Certificate,
-    private_key=PrivateKey,
-    trust_store=TrustStore,
-    name=_NAME,
-    capabilities=_capabilities(),
-)
+BACKEND = _make_backend(_NAME, PyOpenSSLClientContext, PyOpenSSLServerContext, _capabilities())

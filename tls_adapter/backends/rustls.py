@@ -33,9 +33,8 @@ import rtls
 from .._ciphers import CipherSuite
 from .._errors import CertificateValidationError
 from .._system import OS_VERIFIER, find_system_ca
-from .._trust import Certificate, PrivateKey, TrustStore
 from .._verify_codes import VerifyCode
-from . import Backend, Capabilities
+from . import Capabilities, _make_backend
 from . import _sslmodule as _engine
 
 __all__ = ["BACKEND"]
@@ -165,23 +164,14 @@ class _RustlsFlavour(_engine.Flavour):
             server_hostname=None if server_side else _NO_NAME,
         )
 
-    def wrap_bio(
-        self,
-        ctx: Any,
-        incoming: ssl.MemoryBIO,
-        outgoing: ssl.MemoryBIO,
-        server_side: bool,
-        server_hostname: str | None,
-    ) -> Any:
+    def bio_hostname(self, ctx: Any, server_side: bool, server_hostname: str | None) -> str | None:
         """Never let rtls default the name to ``"localhost"``."""
         if not server_side and server_hostname is None:
             # Only reached with the no-hostname-check context (ServerName.check is
             # false for None): an IP literal means no SNI and, there, no name check.
             assert not ctx.check_hostname
-            server_hostname = _NO_NAME
-        return ctx.wrap_bio(
-            incoming, outgoing, server_side=server_side, server_hostname=server_hostname
-        )
+            return _NO_NAME
+        return server_hostname
 
     def certificate_failure(self, exc: ssl.SSLCertVerificationError) -> str | None:
         """rtls leaves ``verify_message`` empty; its text (glossed) is the reason."""
@@ -315,12 +305,4 @@ def _capabilities() -> Capabilities:
 
 
 #: The rustls backend (rtls).
-BACKEND = Backend(
-    client_context=RustlsClientContext,
-    server_context=RustlsServerContext,
-    certificate=Certificate,
-    private_key=PrivateKey,
-    trust_store=TrustStore,
-    name="rustls",
-    capabilities=_capabilities(),
-)
+BACKEND = _make_backend("rustls", RustlsClientContext, RustlsServerContext, _capabilities())

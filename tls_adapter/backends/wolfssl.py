@@ -46,17 +46,16 @@ from __future__ import annotations
 
 import contextlib
 
-from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer
+from .._api import ServerName
 from .._ciphers import DEFAULT_CIPHER_LIST
 from .._config import TLSConfiguration
 from .._enums import TLSVersion, protocol_bytes, version_rank
 from .._errors import ConfigurationError
-from .._policy import ChainPolicy
 from .._system import find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore
-from . import Backend, Capabilities
+from . import Capabilities, _capability_row, _make_backend
 from . import _wolfssl_ffi as _ffi
-from ._ffi_buffer import FFIBuffer, FFIErrors
+from ._ffi_buffer import FFIBuffer, FFIClientContext, FFIErrors, FFIServerContext
 from ._server import SNIDispatch, check_server_configuration, key_error, key_password
 
 __all__ = ["BACKEND", "WolfSSLBuffer", "WolfSSLClientContext", "WolfSSLServerContext"]
@@ -177,17 +176,22 @@ def _load_chain(context: _ffi.Context, chain: tuple[tuple[Certificate, ...], Pri
         raise key_error(_NAME, str(e), encrypted=key.encrypted) from e
 
 
-# -- contexts ---------------------------------------------------------------------------
-class WolfSSLClientContext(ClientContext):
-    """A client context: one ``WOLFSSL_CTX`` built here, shared by its connections.
+# -- connections ------------------------------------------------------------------------
+class WolfSSLBuffer(FFIBuffer):
+    """A TLS connection over memory buffers: one ``WOLFSSL`` with custom I/O callbacks."""
 
-    Hostname checks are set per connection, so one context serves both
-    ``check_hostname=True`` and ``False``.
-    """
+    _errors = _ERRORS
+    _versions = _BY_NAME
+
+
+# -- contexts ---------------------------------------------------------------------------
+class WolfSSLClientContext(FFIClientContext):
+    """A client context: one ``WOLFSSL_CTX`` built here, shared by its connections."""
+
+    _buffer_type = WolfSSLBuffer
 
     def __init__(self, configuration: TLSConfiguration) -> None:
         super().__init__(configuration)
-        self._policy = ChainPolicy.for_context(configuration, _NAME, server_side=False)
         config = self._configuration
         if config.sni_callback is not None:
             raise ConfigurationError(f"the {_NAME} backend: sni_callback is for servers")
@@ -202,25 +206,19 @@ class WolfSSLClientContext(ClientContext):
         if config.certificate_chain is not None:
             _load_chain(self._context, config.certificate_chain)
 
-    def wrap_buffers(
-        self, server_hostname: str | None, *, check_hostname: bool = True
-    ) -> TLSWrappedBuffer:
-        """A new in-memory client connection (a ``WOLFSSL`` over memory buffers)."""
-        name = ServerName(server_hostname, check_hostname)
+    def _session(self, name: ServerName) -> _ffi.Session:
+        """A ``WOLFSSL`` over memory buffers, checking the name *name* asks for."""
         check = name.check and self._configuration.validate_certificates
-        buffer = WolfSSLBuffer._new(self, self._policy, name)
-        with _translate("start a client connection"):
-            buffer._session = _ffi.Session(
-                self._context,
-                sni=name.sni,
-                check_name=name.name if check and name.ip is None else None,
-                check_ip=str(name.ip) if check and name.ip is not None else None,
-                alpn_protocols=self._alpn,
-            )
-        return buffer
+        return _ffi.Session(
+            self._context,
+            sni=name.sni,
+            check_name=name.name if check and name.ip is None else None,
+            check_ip=str(name.ip) if check and name.ip is not None else None,
+            alpn_protocols=self._alpn,
+        )
 
 
-class WolfSSLServerContext(ServerContext):
+class WolfSSLServerContext(FFIServerContext):
     """A server context: one ``WOLFSSL_CTX`` built here, shared by its connections.
 
     With an ``sni_callback``, a different configuration the callback returns gets its
@@ -229,9 +227,10 @@ class WolfSSLServerContext(ServerContext):
     ciphers and ALPN keep the original configuration's values.
     """
 
+    _buffer_type = WolfSSLBuffer
+
     def __init__(self, configuration: TLSConfiguration) -> None:
         super().__init__(configuration)
-        self._policy = ChainPolicy.for_context(configuration, _NAME, server_side=True)
         config = self._configuration
         check_server_configuration(config, _NAME, chain_with_sni=True)
         assert config.certificate_chain is not None
@@ -243,49 +242,26 @@ class WolfSSLServerContext(ServerContext):
             _load_trust(self._context, config.trust_store)
             self._context.verify_peer(require=True)
         _load_chain(self._context, config.certificate_chain)
-        self._sni: SNIDispatch[WolfSSLServerContext] | None = None
         if config.sni_callback is not None:
             self._context.enable_sni_hook()
             self._sni = SNIDispatch(config, type(self))
 
-    @staticmethod
-    def _switch(session: _ffi.Session, derived: WolfSSLServerContext) -> _ffi.Context:
+    def _switch(self, session: _ffi.Session, derived: WolfSSLServerContext) -> _ffi.Context:
         """The context *session* switches to (``wolfSSL_set_SSL_CTX``)."""
         return derived._context
 
-    def wrap_buffers(self) -> TLSWrappedBuffer:
-        """A new in-memory server connection (a ``WOLFSSL`` over memory buffers)."""
-        buffer = WolfSSLBuffer._new(self, self._policy)
-        hook = None if self._sni is None else self._sni.hook(buffer, self._switch)
-        with _translate("start a server connection"):
-            buffer._session = _ffi.Session(
-                self._context, alpn_protocols=self._alpn, sni_callback=hook
-            )
-        return buffer
-
-
-# -- connections ------------------------------------------------------------------------
-class WolfSSLBuffer(FFIBuffer):
-    """A TLS connection over memory buffers: one ``WOLFSSL`` with custom I/O callbacks."""
-
-    _errors = _ERRORS
-    _versions = _BY_NAME
+    def _session(self, sni_hook: _ffi.SNICallback | None) -> _ffi.Session:
+        """A ``WOLFSSL`` over memory buffers."""
+        return _ffi.Session(self._context, alpn_protocols=self._alpn, sni_callback=sni_hook)
 
 
 # -- the backend ------------------------------------------------------------------------
 
 
 def _capabilities() -> Capabilities:
-    return Capabilities(
-        library=f"wolfSSL {_ffi.library_version()} (system, ctypes)",
-        tls_versions=tuple(_VERSIONS),
-        alpn=True,
-        sni_callback=True,
-        server_side=True,
-        client_certificates=True,
-        client_auth=True,
-        buffer_api=True,
-        native_socket=False,
+    return _capability_row(
+        f"wolfSSL {_ffi.library_version()} (system, ctypes)",
+        tuple(_VERSIONS),
         cipher_control="all",
         system_trust=(
             "the system CA bundle/directory OpenSSL uses (or SSL_CERT_FILE/SSL_CERT_DIR "
@@ -318,12 +294,4 @@ def _capabilities() -> Capabilities:
 
 
 #: The wolfSSL backend.
-BACKEND = Backend(
-    client_context=WolfSSLClientContext,
-    server_context=WolfSSLServerContext,
-    certificate=Certificate,
-    private_key=PrivateKey,
-    trust_store=TrustStore,
-    name=_NAME,
-    capabilities=_capabilities(),
-)
+BACKEND = _make_backend(_NAME, WolfSSLClientContext, WolfSSLServerContext, _capabilities())
