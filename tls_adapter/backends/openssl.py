@@ -174,14 +174,18 @@ _GAPS = SecurityLevelGaps()
 def verified_chain_der(obj: Any) -> list[bytes]:
     """The chain OpenSSL verified for *obj* (``ssl.SSLObject``/``SSLSocket``): DER, leaf first.
 
-    Python 3.13 made ``get_verified_chain()`` public; 3.10 to 3.12 have the same method
-    on the private ``_sslobj`` (checked on CPython 3.10.x to 3.13.x). Empty when there is
-    none (no validation, or before the handshake).
+    Python 3.13 made ``get_verified_chain()`` public (it returns DER ``bytes``); 3.10 to
+    3.12 have a method of that name on the private ``_sslobj`` that returns
+    ``_ssl.Certificate`` objects (checked on CPython 3.10.x to 3.13.x). Empty when there
+    is none (no validation, or before the handshake).
     """
     getter = getattr(obj, "get_verified_chain", None)
     if getter is None:
         getter = obj._sslobj.get_verified_chain
-    return [bytes(c.public_bytes(_ENCODING_DER)) for c in getter() or ()]
+    return [
+        bytes(c) if isinstance(c, (bytes, bytearray)) else bytes(c.public_bytes(_ENCODING_DER))
+        for c in getter() or ()
+    ]
 
 
 _ENCODING_DER = 2  # _ssl.ENCODING_DER
