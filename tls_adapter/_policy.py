@@ -453,13 +453,6 @@ def _reason(message: str) -> str:
     return f"validation policy: {message}"
 
 
-def _unchecked_subject() -> Any:
-    """The subject for a check without a name: the verifier needs one, no rule reads it."""
-    from cryptography import x509
-
-    return x509.DNSName("name-not-checked.invalid")
-
-
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
