@@ -496,20 +496,32 @@ class SecurityLevelGaps:
         """Reject a CA leaf, and EC keys below P-256 anywhere in the verified *chain*."""
         if not chain:
             raise CertificateValidationError("the peer sent no certificate")
-        try:
-            leaf_is_ca = is_ca_certificate(chain[0])
-            curves = [ec_curve_oid(der) for der in chain]
-        except Exception as e:  # OpenSSL parsed these already; a reader's error fails closed
-            raise CertificateValidationError(f"the peer's chain is malformed: {e!r}") from e
-        if leaf_is_ca:
-            raise CertificateValidationError(
-                "validation policy: the leaf is a CA certificate (basicConstraints cA)",
-                verify_code=VerifyCode.INVALID_NON_CA,
-            )
-        for depth, curve in enumerate(curves):
-            if curve is not None and curve not in _STRONG_CURVES:
-                code = VerifyCode.CA_KEY_TOO_SMALL if depth else VerifyCode.EE_KEY_TOO_SMALL
-                raise CertificateValidationError(
-                    f"validation policy: an EC key on curve {curve} (P-256 or larger needed)",
-                    verify_code=code,
-                )
+        failure = _gaps_failure(tuple(chain))
+        if failure is not None:
+            reason, code = failure
+            raise CertificateValidationError(reason, verify_code=code)
+
+
+@functools.lru_cache(maxsize=256)
+def _gaps_failure(chain: tuple[bytes, ...]) -> tuple[str, int] | None:
+    """``(reason, verify_code)`` if *chain* breaks one of the two rules, else ``None``.
+
+    A pure function of the chain's bytes (no clock, no configuration), so its verdicts
+    are cached: a client reconnecting to the same server does not parse the same
+    certificates again on every handshake. The cache cannot change a verdict.
+    """
+    try:
+        leaf_is_ca = is_ca_certificate(chain[0])
+        curves = [ec_curve_oid(der) for der in chain]
+    except Exception as e:  # OpenSSL parsed these already; a reader's error fails closed
+        return f"the peer's chain is malformed: {e!r}", VerifyCode.UNSPECIFIED
+    if leaf_is_ca:
+        return (
+            "validation policy: the leaf is a CA certificate (basicConstraints cA)",
+            VerifyCode.INVALID_NON_CA,
+        )
+    for depth, curve in enumerate(curves):
+        if curve is not None and curve not in _STRONG_CURVES:
+            code = VerifyCode.CA_KEY_TOO_SMALL if depth else VerifyCode.EE_KEY_TOO_SMALL
+            return f"validation policy: an EC key on curve {curve} (P-256 or larger needed)", code
+    return None
