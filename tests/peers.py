@@ -235,6 +235,19 @@ def refuse_or_skip(ok: bool, what: str, backend_name: str, build: Callable[[], o
     )
 
 
+def require_sni_callback(backend: tls_adapter.Backend, pki: PKI) -> None:
+    """Skip unless *backend* can run an SNI callback (after checking it refuses one)."""
+    refuse_or_skip(
+        backend.capabilities.sni_callback,
+        "sni_callback support",
+        backend.name,
+        lambda: make_server_context(
+            backend,
+            TLSConfiguration(certificate_chain=pki.server_chain, sni_callback=lambda b, n, c: c),
+        ),
+    )
+
+
 def expect_tls_failure(operation: Callable[[], object]) -> tls_adapter.TLSError:
     """Run *operation*, which must fail with a real TLS error (not Want*); return it."""
     try:

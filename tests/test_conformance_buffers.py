@@ -48,6 +48,7 @@ from .peers import (
     move,
     read_exactly,
     refuse_or_skip,
+    require_sni_callback,
     send_buffered,
     server_peer,
 )
@@ -79,19 +80,6 @@ def require_alpn(backend: Backend, pki: PKI) -> None:
         "ALPN",
         backend.name,
         lambda: backend.client_context(TLSConfiguration(inner_protocols=[NextProtocol.H2])),
-    )
-
-
-def require_sni_callback(backend: Backend, pki: PKI) -> None:
-    """Skip unless *backend* can run an SNI callback (after checking it refuses one)."""
-    refuse_or_skip(
-        backend.capabilities.sni_callback,
-        "sni_callback support",
-        backend.name,
-        lambda: make_server_context(
-            backend,
-            TLSConfiguration(certificate_chain=pki.server_chain, sni_callback=lambda b, n, c: c),
-        ),
     )
 
 

@@ -43,6 +43,7 @@ from .peers import (
     der_of,
     echo_handler,
     make_server_context,
+    require_sni_callback,
     server_peer,
     serving_context,
     wrap_client_socket,
@@ -54,7 +55,6 @@ from .test_conformance_buffers import (
     pinned,
     require_alpn,
     require_client_auth,
-    require_sni_callback,
     require_version,
 )
 

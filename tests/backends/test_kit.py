@@ -27,19 +27,13 @@ from tls_adapter.backends._server import (
     decode_server_name,
 )
 
-from ..peers import PKI, drive_handshake, handshake_buffers, make_server_context, refuse_or_skip
-
-
-def require_sni_callback(backend: tls_adapter.Backend, pki: PKI) -> None:
-    refuse_or_skip(
-        backend.capabilities.sni_callback,
-        "sni_callback support",
-        backend.name,
-        lambda: make_server_context(
-            backend,
-            TLSConfiguration(certificate_chain=pki.server_chain, sni_callback=lambda b, n, c: c),
-        ),
-    )
+from ..peers import (
+    PKI,
+    drive_handshake,
+    handshake_buffers,
+    make_server_context,
+    require_sni_callback,
+)
 
 
 def derived_contexts(context: tls_adapter.ServerContext) -> DerivedContexts[Any]:
