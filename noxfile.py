@@ -330,12 +330,15 @@ def bench(session: nox.Session) -> None:
     """Benchmarks against a local nginx: writes docs/benchmarks.md and benchmarks/results/.
 
     Every available backend, through the urllib3 shim and the requests adapter, against
-    the stdlib and the peers (plain urllib3/requests, pyOpenSSL, truststore). nginx-light
-    is installed with apt-get when it is missing and nox runs as root. Arguments after
-    ``--`` go to ``python -m benchmarks``: ``-- --quick`` is the smoke run (about ten seconds),
-    ``-- --rounds 30 --duration 0.1`` measures longer, ``-- --backends openssl``.
+    the stdlib and the peers (plain urllib3/requests, pyOpenSSL, truststore), with the
+    OpenSSL targets and the speed-parity targets of every other backend measured in A B B A
+    pairs, and SVG charts (matplotlib) in docs/_static/bench/. About 19 minutes on two
+    cores. nginx-light is installed with apt-get when it is missing and nox runs as root.
+    Arguments after ``--`` go to ``python -m benchmarks``: ``-- --quick`` is the smoke run
+    (under half a minute; it writes benchmarks/results/quick.*.tmp only), ``-- --rounds 30
+    --duration 0.1`` measures longer, ``-- --backends openssl,rustls``.
     """
-    session.install(".[all]", "trustme")
+    session.install(".[all,bench]")
     session.run("python", "-m", "benchmarks", *session.posargs)
 
 

@@ -28,6 +28,16 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         help=f"seconds per configuration per round (default {STANDARD.duration})",
     )
+    parser.add_argument(
+        "--paired-rounds",
+        type=int,
+        help=f"A B B A rounds of each paired target (default {STANDARD.paired_rounds})",
+    )
+    parser.add_argument(
+        "--paired-duration",
+        type=float,
+        help=f"seconds per slice of a paired target (default {STANDARD.paired_duration})",
+    )
     parser.add_argument("--rss-runs", type=int, help="peak-RSS probes per configuration")
     parser.add_argument("--ceiling-rounds", type=int, help="rounds of the C-client ceiling")
     parser.add_argument(
@@ -35,6 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="where to write the JSON results")
     parser.add_argument("--markdown", type=Path, help="where to write the Markdown report")
+    parser.add_argument(
+        "--charts",
+        type=Path,
+        help="directory for the SVG charts (default: _static/bench beside the Markdown "
+        "report; with --quick, <report>.charts.tmp)",
+    )
     parser.add_argument(
         "--no-install",
         action="store_true",
@@ -46,10 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in (
         ("rounds", args.rounds),
         ("duration", args.duration),
+        ("paired_rounds", args.paired_rounds),
+        ("paired_duration", args.paired_duration),
         ("rss_runs", args.rss_runs),
         ("ceiling_rounds", args.ceiling_rounds),
         ("json_path", args.json),
         ("markdown_path", args.markdown),
+        ("charts_dir", args.charts),
     ):
         if value is not None:
             changes[name] = value
@@ -60,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     options = replace(options, **changes)  # type: ignore[arg-type]
     if options.rounds < 1 or options.duration <= 0:
         parser.error("--rounds must be >= 1 and --duration > 0")
+    if options.paired_rounds < 1 or options.paired_duration <= 0:
+        parser.error("--paired-rounds must be >= 1 and --paired-duration > 0")
     run(options)
     return 0
 

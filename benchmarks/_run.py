@@ -31,9 +31,10 @@ from ._scenarios import (
     run_pair,
     run_scaling_pair,
     scenarios,
+    tls_for,
 )
 
-__all__ = ["QUICK", "STANDARD", "Options", "run"]
+__all__ = ["QUICK", "STANDARD", "Options", "charts_directory", "run"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,6 +77,9 @@ class Options:
     paired_rounds: int = 40
     #: Seconds of each slice of a paired measurement.
     paired_duration: float = 0.03
+    #: Where the SVG charts go (``None``: ``_static/bench`` beside the Markdown report;
+    #: in the quick mode ``<report>.charts.tmp``, so the committed charts stay).
+    charts_dir: Path | None = None
 
 
 STANDARD = Options(
@@ -108,6 +112,15 @@ QUICK = replace(
     paired_rounds=1,
     paired_duration=0.002,
 )
+
+
+def charts_directory(options: Options) -> Path:
+    """Where *options* put the charts."""
+    if options.charts_dir is not None:
+        return options.charts_dir
+    if options.quick:
+        return options.markdown_path.with_suffix(".charts.tmp")
+    return options.markdown_path.parent / "_static" / "bench"
 
 
 def _log(message: str) -> None:
@@ -188,28 +201,58 @@ def _run_scenario(
     return results
 
 
+def _same_tls(scenario: Scenario, setting: Setting, subject: str) -> tuple[Scenario, str]:
+    """*scenario* for the comparator of *subject*: the TLS version *subject* runs.
+
+    A backend without TLS 1.3 runs the TLS 1.3 scenarios on TLS 1.2; its comparator then
+    does too, so that a pair compares the same protocol.
+
+    :raises NotApplicable: the subject cannot run the scenario at all.
+    """
+    if "tls" not in scenario.params:
+        return scenario, ""
+    tls, note = tls_for(scenario, setting.configs[subject.split("@", 1)[0]])
+    if tls == scenario.params["tls"]:
+        return scenario, ""
+    return (
+        replace(scenario, params={**scenario.params, "tls": tls}),
+        f"TLS {tls} on both sides of the pair ({note.split(': ', 1)[-1]})",
+    )
+
+
 def _paired(
-    plan: list[Scenario], setting: Setting, options: Options, broken: set[str]
-) -> dict[str, Any]:
-    """Every OpenSSL ratio target (and its context rows) measured as an A B B A pair."""
+    pairs: list[tuple[str, str, str]],
+    plan: list[Scenario],
+    setting: Setting,
+    options: Options,
+    broken: set[str],
+    out: dict[str, Any],
+) -> None:
+    """Measure each ``(scenario, subject, comparator)`` as an A B B A pair into *out*.
+
+    Pairs already in *out* are not measured again, nor those of a configuration that
+    this run does not have (a backend left out).
+    """
     from . import _report
 
     by_key = {s.key: s for s in plan}
-    out: dict[str, Any] = {}
-    for scenario_key, subject, comparator in _report.paired_targets():
+    for scenario_key, subject, comparator in pairs:
         name = _report.pair_name(scenario_key, subject, comparator)
         scenario = by_key.get(scenario_key)
         if name in out or scenario is None:
+            continue
+        if subject not in setting.configs or comparator not in setting.configs:
             continue
         if subject in broken or comparator in broken:
             out[name] = {"error": "a configuration failed its connection check"}
             continue
         runners: list[Runner] = []
         try:
+            theirs_scenario, note = _same_tls(scenario, setting, subject)
             if scenario.family == "threads":
-                for row in (subject, comparator):
+                for row, sc in ((subject, scenario), (comparator, theirs_scenario)):
                     for n in (1, THREADS):
-                        runners.append(prepare(scenario, f"{row}@{n}", setting))
+                        runners.append(prepare(sc, f"{row}@{n}", setting))
                 rounds = max(1, round(options.paired_rounds * scenario.rounds_factor))
                 duration = options.paired_duration * 8  # thread start-up needs longer slices
                 scaling_mine, scaling_theirs = run_scaling_pair(
@@ -224,13 +267,15 @@ def _paired(
                     ],
                     "comparator": [[1.0, 1.0] for _ in scaling_mine],
                 }
-                continue
-            runners.append(prepare(scenario, subject, setting))
-            runners.append(prepare(scenario, comparator, setting))
-            mine, theirs = run_pair(
-                runners[0], runners[1], options.paired_rounds, options.paired_duration
-            )
-            out[name] = {"subject": mine, "comparator": theirs}
+            else:
+                runners.append(prepare(scenario, subject, setting))
+                runners.append(prepare(theirs_scenario, comparator, setting))
+                mine, theirs = run_pair(
+                    runners[0], runners[1], options.paired_rounds, options.paired_duration
+                )
+                out[name] = {"subject": mine, "comparator": theirs}
+            if note:
+                out[name]["note"] = note
         except NotApplicable as e:
             out[name] = {"na": str(e)}
         except Exception as e:
@@ -238,7 +283,6 @@ def _paired(
         finally:
             for runner in runners:
                 runner.close()
-    return out
 
 
 def _ceiling(setting: Setting, options: Options) -> dict[str, Any]:
@@ -421,9 +465,13 @@ def _machine(nginx: Nginx, pinning: Any, backends: tuple[str, ...]) -> dict[str,
 
 def run(options: Options, progress: Callable[[str], None] = _log) -> dict[str, Any]:
     """Measure everything; write the JSON and Markdown reports; return the data."""
-    from . import _report
+    from . import _charts, _report
 
     started = time.perf_counter()
+    reason = _charts.missing()
+    if reason is not None and not options.quick:
+        # A long run must end with its charts: the report links them.
+        raise SystemExit(f"cannot draw the charts: {reason} (or run `nox -s bench`)")
     workdir = Path(tempfile.mkdtemp(prefix="tls-adapter-bench-"))
     try:
         pinning = pin_client()
@@ -492,8 +540,14 @@ def run(options: Options, progress: Callable[[str], None] = _log) -> dict[str, A
                         )
                 progress(f"{scenario.key}: {time.perf_counter() - t0:.1f} s")
             t0 = time.perf_counter()
-            data["paired"] = _paired(plan, setting, options, broken)
-            progress(f"paired: {time.perf_counter() - t0:.1f} s")
+            data["paired"] = {}
+            if "openssl" in backends:  # the targets (and context rows) are OpenSSL's
+                _paired(_report.paired_targets(), plan, setting, options, broken, data["paired"])
+            progress(f"paired (OpenSSL targets): {time.perf_counter() - t0:.1f} s")
+            t0 = time.perf_counter()
+            parity = _report.parity_pairs(backends)
+            _paired(parity, plan, setting, options, broken, data["paired"])
+            progress(f"paired (speed parity): {time.perf_counter() - t0:.1f} s")
             t0 = time.perf_counter()
             data["ceiling"] = _ceiling(setting, options)
             progress(f"ceiling: {time.perf_counter() - t0:.1f} s")
@@ -504,10 +558,26 @@ def run(options: Options, progress: Callable[[str], None] = _log) -> dict[str, A
             for part in ("results", "paired", "ceiling", "rss"):
                 data[part] = _report.compact(data[part])
             data["targets"] = _report.evaluate(data, backends)
+            data["parity"] = _report.evaluate_parity(data, backends)
             t0 = time.perf_counter()
             profiles: dict[str, Any] = {}
             scenario_by_key = {s.key: s for s in plan}
-            for target in data["targets"]:
+            # The OpenSSL targets' misses first, then the parity targets': each backend's
+            # largest miss, then each one's second largest, ...; then the OpenSSL targets
+            # missed on the other backends.
+            official = [t for t in data["targets"] if t["official"]]
+            rank: dict[int, int] = {}
+            for backend in backends:
+                mine = [t for t in data["parity"] if t["backend"] == backend]
+                mine = [t for t in mine if t["status"] == "MISS"]
+                for i, t in enumerate(sorted(mine, key=lambda t: -(t["shortfall"] or 0.0))):
+                    rank[id(t)] = i
+            parity_misses = sorted(
+                (t for t in data["parity"] if id(t) in rank),
+                key=lambda t: (rank[id(t)], -(t["shortfall"] or 0.0)),
+            )
+            rest = [t for t in data["targets"] if not t["official"]]
+            for target in [*official, *parity_misses, *rest]:
                 if target["status"] != "MISS" or target["scenario"] not in scenario_by_key:
                     continue
                 if len(profiles) >= options.max_profiles:
@@ -525,7 +595,7 @@ def run(options: Options, progress: Callable[[str], None] = _log) -> dict[str, A
             data["profiles"] = profiles
             progress(f"profiles: {time.perf_counter() - t0:.1f} s")
         data["wall_seconds"] = time.perf_counter() - started
-        _report.write(data, options.json_path, options.markdown_path)
+        _report.write(data, options.json_path, options.markdown_path, charts_directory(options))
         progress(
             f"done in {data['wall_seconds']:.0f} s: {options.markdown_path}, {options.json_path}"
         )

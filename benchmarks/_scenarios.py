@@ -35,6 +35,7 @@ __all__ = [
     "run_scaling_pair",
     "scenarios",
     "timed_loop",
+    "tls_for",
 ]
 
 #: The buffer-API baseline: the stdlib's ``ssl.SSLObject`` over ``ssl.MemoryBIO``.
@@ -268,8 +269,11 @@ class Runner:
         """Release connections."""
 
 
-def _tls_for(scenario: Scenario, config: Config) -> tuple[str, str]:
-    """The TLS version *config* runs *scenario* with, and a note if it is not the usual."""
+def tls_for(scenario: Scenario, config: Config) -> tuple[str, str]:
+    """The TLS version *config* runs *scenario* with, and a note if it is not the usual.
+
+    :raises NotApplicable: *scenario* is the TLS 1.3 handshake and the backend has none.
+    """
     wanted = str(scenario.params["tls"])
     if config.backend is None or wanted != "1.3":
         return wanted, ""
@@ -284,7 +288,7 @@ def _tls_for(scenario: Scenario, config: Config) -> tuple[str, str]:
 
 class _HTTPRunner(Runner):
     def __init__(self, scenario: Scenario, config: Config, setting: Setting) -> None:
-        tls, self.note = _tls_for(scenario, config)
+        tls, self.note = tls_for(scenario, config)
         self.url = setting.nginx.url("/small", tls)
         self.close_each = bool(scenario.params["close"])
         self.client = build_client(config, setting.pki)
@@ -301,7 +305,7 @@ class _HTTPRunner(Runner):
 
 class _BulkRunner(Runner):
     def __init__(self, scenario: Scenario, config: Config, setting: Setting) -> None:
-        tls, self.note = _tls_for(scenario, config)
+        tls, self.note = tls_for(scenario, config)
         self.url = setting.nginx.url("/big", tls)
         self.chunk = int(scenario.params["chunk"])
         self.client = build_client(config, setting.pki)
@@ -419,7 +423,7 @@ class ThreadTeam:
 
 class _ThreadsRunner(Runner):
     def __init__(self, scenario: Scenario, config: Config, threads: int, setting: Setting) -> None:
-        tls, self.note = _tls_for(scenario, config)
+        tls, self.note = tls_for(scenario, config)
         self.url = setting.nginx.url("/small", tls)
         self.client = build_client(config, setting.pki, pool_size=threads)
         with self.client.active():

@@ -1,13 +1,15 @@
 """The benchmark's smoke mode (``python -m benchmarks --quick``) against a real nginx.
 
 It checks that the run completes and that both reports hold every row the run was
-configured with (every scenario x configuration, the targets, peak RSS, the C-client
-ceiling, the connection checks). It asserts nothing about timings: the quick mode's
-numbers are not measurements.
+configured with (every scenario x configuration, the targets, the speed-parity table
+and its charts, peak RSS, the C-client ceiling, the connection checks). It asserts
+nothing about timings: the quick mode's numbers are not measurements. The verdict rules
+of the parity table are checked on made-up numbers, without nginx.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -19,8 +21,18 @@ import pytest
 
 import tls_adapter
 from benchmarks._ceiling import CEILING_ROWS
+from benchmarks._charts import CHARTS
 from benchmarks._clients import configurations
-from benchmarks._report import TARGETS, pair_name, paired_targets
+from benchmarks._report import (
+    PARITY,
+    PARITY_REFERENCE,
+    TARGETS,
+    evaluate_parity,
+    pair_name,
+    paired_targets,
+    parity_pairs,
+)
+from benchmarks._run import QUICK, STANDARD, charts_directory
 from benchmarks._scenarios import scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,15 +47,22 @@ def _nginx() -> str | None:
 
 
 def _backends() -> tuple[str, ...]:
-    """OpenSSL (a native socket) and one backend on the generic pump, if there is one."""
+    """OpenSSL (a native socket), one backend on the generic pump and one without TLS 1.3
+    (whose pairs run TLS 1.2 on both sides), as far as there are such backends here."""
     available = tls_adapter.available_backends()
     pumped = [b for b in available if not tls_adapter.get_backend(b).capabilities.native_socket]
-    return ("openssl", *pumped[:1])
+    no_tls13 = [
+        b
+        for b in available
+        if tls_adapter.TLSVersion.TLSv1_3
+        not in tls_adapter.get_backend(b).capabilities.tls_versions
+    ]
+    return tuple(dict.fromkeys(("openssl", *pumped[:1], *no_tls13[:1])))
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
-    """One smoke run; its JSON data and its Markdown report."""
+    """One smoke run; its JSON data and its Markdown report (charts beside it)."""
     if _nginx() is None:
         pytest.skip("nginx is not installed (Debian: apt-get install nginx-light)")
     out = tmp_path_factory.mktemp("bench")
@@ -72,6 +91,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any],
     data: dict[str, Any] = json.loads((out / "results.json").read_text())
     assert data["options"]["quick"] is True
     assert tuple(b["name"] for b in data["machine"]["backends"]) == backends
+    data["_markdown_dir"] = str(out)
     return data, (out / "benchmarks.md").read_text()
 
 
@@ -142,7 +162,8 @@ def test_openssl_ratio_targets_are_measured_in_pairs(
 ) -> None:
     """Every OpenSSL ratio target has an A B B A measurement, and its verdict uses it."""
     data, markdown = quick_run
-    expected = {pair_name(*pair) for pair in paired_targets()}
+    backends = tuple(b["name"] for b in data["machine"]["backends"])
+    expected = {pair_name(*pair) for pair in [*paired_targets(), *parity_pairs(backends)]}
     assert set(data["paired"]) == expected
     for name, entry in data["paired"].items():
         assert "error" not in entry, (name, entry)
@@ -157,3 +178,170 @@ def test_openssl_ratio_targets_are_measured_in_pairs(
     # T2 is measured on the adapter's send() alone, next to requests' own adapter.
     assert "`transport-openssl-pem` / `urllib3-stdlib`" in markdown
     assert "`transport-openssl-pem` / `transport-stdlib`" in markdown
+
+
+# -- the speed-parity table and its charts ------------------------------------------------
+
+
+def test_parity_table_has_every_target_on_every_backend(
+    quick_run: tuple[dict[str, Any], str],
+) -> None:
+    data, markdown = quick_run
+    backends = tuple(b["name"] for b in data["machine"]["backends"])
+    rows = {(r["id"], r["backend"]): r for r in data["parity"]}
+    assert set(rows) == {(t.id, b) for t in PARITY for b in backends}
+    assert "## Speed parity (every backend)" in markdown
+    # The summary matrix has a column per backend, OpenSSL last as the reference.
+    header = next(line for line in markdown.splitlines() if line.startswith("| target |"))
+    assert header.endswith(f"| `{PARITY_REFERENCE}` (reference) |")
+    for backend in backends:
+        assert f"`{backend}`" in header
+    for target in PARITY:
+        for backend in backends:
+            row = rows[(target.id, backend)]
+            assert row["subject"] == target.subject(backend)
+            assert row["comparator"] == target.comparator
+            if backend == PARITY_REFERENCE:
+                assert row["reference"] and row["status"] in ("info", "n/a"), row
+                continue
+            # Each non-reference row is in the detailed table, with both ratios' columns.
+            assert f"| {target.id} | {backend} | `{row['subject']}` / `{row['comparator']}` |" in (
+                markdown
+            )
+            if target.kind == "rss":
+                assert row["status"] in ("info", "n/a"), row
+                continue
+            assert row["threshold"] == target.threshold_for(backend)
+            pair = data["paired"][pair_name(target.scenario, row["subject"], row["comparator"])]
+            if row["status"] == "n/a":  # a TLS 1.3 handshake on a backend without TLS 1.3
+                assert "na" in pair and row["note"] == pair["na"], row
+                continue
+            assert row["wall"] is not None, row
+            if target.kind == "ratio":
+                assert row["cpu"] is not None, row
+                assert row["verdict_on"] == target.verdict_on
+                assert len(pair["subject"]) == data["options"]["paired_rounds"]
+            if backend in target.info_only:
+                assert row["status"] == "info", row
+            else:
+                assert row["status"] in ("PASS", "MISS"), row
+    assert "| wall-clock ratio | client CPU ratio |" in markdown
+    assert "judged on the client CPU ratio" in markdown
+
+
+def test_pairs_of_a_backend_without_tls13_run_tls12_on_both_sides(
+    quick_run: tuple[dict[str, Any], str],
+) -> None:
+    """A TLS 1.2-only backend's pairs give the comparator TLS 1.2 too (and say so)."""
+    data, _ = quick_run
+    only_tls12 = [b for b in data["machine"]["backends"] if "TLSv1.3" not in b["tls_versions"]]
+    if not only_tls12:
+        pytest.skip("no backend without TLS 1.3 is available here")
+    for b in only_tls12:
+        entry = data["paired"][pair_name("keepalive", f"shim-{b['name']}-pem", "urllib3-stdlib")]
+        assert "TLS 1.2 on both sides" in entry["note"]
+        assert (
+            "na"
+            in data["paired"][pair_name("new_tls13", f"shim-{b['name']}-pem", "urllib3-stdlib")]
+        )
+
+
+def test_quick_run_draws_the_charts_beside_its_report(
+    quick_run: tuple[dict[str, Any], str],
+) -> None:
+    if importlib.util.find_spec("matplotlib") is None:
+        pytest.skip("matplotlib is not installed (pip install tls_adapter[bench])")
+    data, markdown = quick_run
+    where = Path(data["_markdown_dir"])
+    assert set(data["charts"]) == {c.key for c in CHARTS}
+    for chart in CHARTS:
+        relative = data["charts"][chart.key]
+        # The quick mode's charts go to <report>.charts.tmp, never to docs/.
+        assert relative == f"benchmarks.charts.tmp/{chart.file_name}"
+        svg = (where / relative).read_text(encoding="utf-8")
+        assert svg.lstrip().startswith("<?xml") and "<svg" in svg, chart.key
+        assert "<dc:date>" not in svg  # reproducible: no date in the file
+        # Text stays text: every backend's name is on the x axis.
+        for b in data["machine"]["backends"]:
+            assert b["name"] in svg, (chart.key, b["name"])
+        assert f"![{chart.title}]({relative})" in markdown
+    assert not list(where.glob("*.part.tmp")), "the staging directory was left behind"
+
+
+def test_default_chart_locations() -> None:
+    """A full run puts its charts in docs/_static/bench beside docs/benchmarks.md; the
+    quick mode in benchmarks/results/, under a name that git ignores (``*.tmp``)."""
+    root = Path(__file__).resolve().parent.parent
+    assert charts_directory(STANDARD) == root / "docs" / "_static" / "bench"
+    quick = charts_directory(QUICK)
+    assert quick.parent == root / "benchmarks" / "results" and quick.name.endswith(".tmp")
+
+
+# -- the parity verdicts, on made-up numbers ------------------------------------------------
+
+
+def _pair(ratio_wall: float, ratio_cpu: float, rounds: int = 12) -> dict[str, Any]:
+    spread = [0.98, 1.02] * (rounds // 2)
+    return {
+        "subject": [[ratio_wall * s * 100, ratio_cpu * s * 100] for s in spread],
+        "comparator": [[100.0, 100.0] for _ in spread],
+    }
+
+
+def _scaling(value: float, rounds: int = 12) -> dict[str, Any]:
+    spread = [0.98, 1.02] * (rounds // 2)
+    return {
+        "scaling_subject": [1.3 * value * s for s in spread],
+        "scaling_comparator": [1.3 for _ in spread],
+        "subject": [[value * s, value * s] for s in spread],
+        "comparator": [[1.0, 1.0] for _ in spread],
+    }
+
+
+def test_parity_verdict_rules() -> None:
+    """Bulk is judged on the client CPU ratio, rates on the wall-clock ratio; wolfssl and
+    mbedtls have the lower bulk threshold; mbedtls's handshake is information only; a
+    threshold inside the CI is marked as within noise."""
+    backends = ("openssl", "rustls", "wolfssl", "mbedtls")
+    paired: dict[str, Any] = {}
+    for backend in backends:
+        for target in PARITY:
+            if target.kind == "rss":
+                continue
+            name = pair_name(target.scenario, target.subject(backend), target.comparator)
+            if target.kind == "scaling":
+                paired[name] = _scaling(0.95)
+            elif target.scenario.startswith("bulk"):
+                # Fast on the wall clock, slow per CPU second: the CPU ratio decides.
+                paired[name] = _pair(1.0, 0.6)
+            elif target.scenario == "keepalive":
+                # Slow on the wall clock, fast per CPU second: the wall-clock ratio decides.
+                paired[name] = _pair(0.9, 1.0)
+            else:
+                paired[name] = _pair(0.91, 0.7)  # the 0.9x threshold is inside the CI
+    paired[pair_name("new_tls13", "shim-mbedtls-pem", "urllib3-stdlib")] = {"na": "no TLS 1.3"}
+    rss = {
+        key: {"runs": [{"peak_kib": kib}, {"peak_kib": kib}]}
+        for key, kib in (("requests-plain", 30 * 1024), ("adapter-rustls-pem", 34 * 1024))
+    }
+    rows = evaluate_parity({"paired": paired, "rss": rss}, backends)
+    by = {(r["id"], r["backend"]): r for r in rows}
+
+    assert by[("P1-bulk64-shim", "rustls")]["status"] == "MISS"  # 0.6 < 0.8, on CPU
+    assert by[("P1-bulk64-shim", "rustls")]["verdict_on"] == "cpu"
+    assert by[("P1-bulk64-shim", "rustls")]["other_verdict"] == "PASS"
+    assert by[("P1-bulk8-adapter", "wolfssl")]["status"] == "PASS"  # 0.6 >= 0.5
+    assert by[("P1-bulk8-adapter", "mbedtls")]["threshold"] == 0.5
+    assert by[("P2-keepalive-shim", "rustls")]["status"] == "MISS"  # 0.9 < 0.95, on wall
+    assert by[("P2-keepalive-shim", "rustls")]["other_verdict"] == "PASS"
+    new = by[("P3-new12-adapter", "rustls")]
+    assert new["status"] == "PASS" and not new["conclusive"]  # 0.91 >= 0.9, within noise
+    assert by[("P3-new12-adapter", "mbedtls")]["status"] == "info"
+    assert by[("P3-new13-shim", "mbedtls")]["status"] == "n/a"
+    assert by[("P4-threads", "wolfssl")]["status"] == "PASS"
+    assert by[("P4-threads", "wolfssl")]["cpu"] is None
+    assert by[("P5-rss", "rustls")]["status"] == "info"
+    assert by[("P5-rss", "rustls")]["measured"]["median"] == pytest.approx(4.0)
+    assert by[("P5-rss", "wolfssl")]["status"] == "n/a"
+    assert {r["status"] for r in rows if r["backend"] == "openssl"} <= {"info", "n/a"}
+    assert next(r["backend"] for r in rows) == "openssl"

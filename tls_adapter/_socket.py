@@ -31,11 +31,23 @@ the buffer and the raw socket, and turns "the buffer cannot progress" into waiti
   an alert for the peer. It is flushed, briefly and best-effort, before the error is
   raised, so the peer learns *why* (e.g. "unknown ca") instead of seeing a bare EOF.
 
-* Reads never cross a TLS record boundary (a 5-byte header read, then the record
-  body), as OpenSSL's own socket code does. Whatever the peer sent after the records
-  the caller needed, such as a ``close_notify`` after an HTTP response, stays in the
-  kernel, so the descriptor stays readable and "is this pooled connection still
-  alive?" checks on ``fileno()`` (urllib3's) see the close.
+* Reads take whole TLS records, several per ``recv`` when the caller asked for that
+  much, but never the last record that has arrived unless the caller needs it. The
+  pump peeks at the kernel's buffer (``MSG_PEEK``) into one reusable ``bytearray``,
+  reads the record headers there, and takes from the front: always the first record,
+  then further complete records while the caller's request is not yet covered and
+  more bytes follow them. Whatever the peer sent after what the caller needed, such
+  as a ``close_notify`` after an HTTP response, stays in the kernel, so the
+  descriptor stays readable and "is this pooled connection still alive?" checks on
+  ``fileno()`` (urllib3's) see the close, as with OpenSSL's own socket code (which
+  reads one record at a time). The peeked bytes are then removed from the kernel
+  without a second copy (``MSG_TRUNC`` on Linux; a plain ``recv_into`` elsewhere) and
+  handed to the buffer as a ``memoryview``; backends copy what they are fed.
+  During a handshake or ``unwrap`` every complete record is taken.
+
+* One ``recv_into`` returns as much as the buffer can decrypt from what has arrived,
+  up to the caller's size, so a 64 KiB read costs one pass through this pump rather
+  than one per 16 KiB record. It never waits for more once it has some.
 
 * Backpressure: ``send`` never lets more than ``_HIGH_WATER`` bytes of ciphertext pile
   up in the buffer; large ``sendall`` payloads are encrypted in slices.
@@ -47,8 +59,10 @@ the buffer and the raw socket, and turns "the buffer cannot progress" into waiti
 
 from __future__ import annotations
 
+import functools
 import select
 import socket as _socket
+import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
@@ -68,12 +82,90 @@ if TYPE_CHECKING:
 __all__ = ["BufferSocket"]
 
 _T = TypeVar("_T")
-_RECV_SIZE = 65536
 _RECORD_HEADER = 5
+#: The most ciphertext one peek looks at (and so one ``recv`` takes): 64 KiB reads of
+#: 16 KiB records, with their headers and the start of the next record, fit.
+_PEEK_MAX = 80 * 1024
+#: Never peek at less than one largest record plus its header and some of the next.
+_PEEK_MIN = 16 * 1024 + 2048
+#: ``want`` for "take every complete record" (handshake, unwrap, writes).
+_ALL = -1
 _SLICE = 256 * 1024
 _HIGH_WATER = 256 * 1024
 _ALERT_FLUSH_SECONDS = 1.0
 _POLL = getattr(select, "poll", None)
+
+
+def _linux_discard(sock: _socket.socket, scratch: bytearray, nbytes: int) -> int:
+    """Remove *nbytes* already peeked at from *sock* without copying them again.
+
+    On Linux, ``recv`` with ``MSG_TRUNC`` on a TCP socket drops the bytes in the kernel
+    (tcp(7)); *scratch* is not written.
+    """
+    return sock.recv_into(scratch, nbytes, _socket.MSG_TRUNC)
+
+
+def _copy_discard(sock: _socket.socket, scratch: bytearray, nbytes: int) -> int:
+    """Remove *nbytes* already peeked at from *sock* by reading them again into *scratch*."""
+    return sock.recv_into(scratch, nbytes)
+
+
+_discard = _linux_discard if sys.platform.startswith("linux") else _copy_discard
+
+
+def _take(
+    view: memoryview, n: int, record_left: int, header: bytearray, want: int
+) -> tuple[int, int]:
+    """How many of the *n* peeked bytes in *view* to take, and the new ``record_left``.
+
+    *record_left* is what the kernel still holds of a record already partly taken, and
+    *header* the part of its header taken so far (updated in place). The first
+    record, or the rest of the current one, is always taken, completely or as far as
+    it has arrived; further records only whole, while *want* plaintext bytes are not
+    yet covered (``_ALL``: no limit) and, unless *want* is ``_ALL``, only when more
+    bytes follow them (a record that ends where the peeked data ends may be the
+    peer's last, a ``close_notify`` say: it stays in the kernel until a read needs it).
+    """
+    if record_left:
+        if n <= record_left:
+            return n, record_left - n
+        pos = covered = record_left
+    else:
+        if header or n < _RECORD_HEADER:
+            need = _RECORD_HEADER - len(header)
+            if n < need:
+                header += view[:n]
+                return n, 0
+            header += view[:need]
+            length = int.from_bytes(header[3:5], "big")
+            header.clear()
+            pos = need
+        else:
+            length = int.from_bytes(view[3:5], "big")
+            pos = _RECORD_HEADER
+        if n - pos <= length:
+            return n, length - (n - pos)
+        pos += length
+        covered = length
+    while want == _ALL or covered < want:
+        if n - pos < _RECORD_HEADER:
+            break
+        length = int.from_bytes(view[pos + 3 : pos + 5], "big")
+        end = pos + _RECORD_HEADER + length
+        if end > n or (end == n and want != _ALL):
+            break
+        pos = end
+        covered += length
+    return pos, 0
+
+
+def _readinto_nowait(buffer: TLSWrappedBuffer, view: memoryview, amt: int) -> int:
+    """``buffer.readinto``, but -1 where it raises :class:`WantReadError` (for a buffer
+    without the kit's cheaper ``_readinto_nowait``)."""
+    try:
+        return buffer.readinto(view, amt)
+    except WantReadError:
+        return -1
 
 
 def _wait(sock: _socket.socket, for_read: bool, deadline: float | None) -> bool:
@@ -107,6 +199,11 @@ class BufferSocket(TLSWrappedSocket):
     _eof: bool
     _header: bytearray
     _record_left: int
+    _want: int
+    _starved: bool
+    _readinto_nowait: Callable[[memoryview, int], int]
+    _peek: bytearray
+    _peek_view: memoryview
 
     @classmethod
     def _create(cls, sock: _socket.socket, buffer: TLSWrappedBuffer) -> BufferSocket:
@@ -117,6 +214,13 @@ class BufferSocket(TLSWrappedSocket):
         self._eof = False
         self._header = bytearray()
         self._record_left = 0
+        self._want = _ALL
+        self._starved = False
+        self._readinto_nowait = getattr(buffer, "_readinto_nowait", None) or functools.partial(
+            _readinto_nowait, buffer
+        )
+        self._peek = bytearray(_PEEK_MAX)
+        self._peek_view = memoryview(self._peek)
         sock.setblocking(False)
         return self
 
@@ -147,45 +251,30 @@ class BufferSocket(TLSWrappedSocket):
                 raise TimeoutError("The write operation timed out")
 
     def _fill(self, deadline: float | None) -> None:
-        """Receive one whole TLS record (or what has arrived of it) into the buffer."""
+        """Feed the buffer the whole records the current operation needs (see the theory
+        of operation), or what has arrived of the next one."""
         if self._eof:
             raise RaggedEOF("the peer closed the connection without a TLS close_notify")
-        got_any = False
+        sock = self._sock
+        want = self._want
+        size = _PEEK_MAX if want == _ALL else min(max(want + 1024, _PEEK_MIN), _PEEK_MAX)
         while True:
             try:
-                data = self._sock.recv(self._next_read_size())
+                n = sock.recv_into(self._peek, size, _socket.MSG_PEEK)
+                break
             except (BlockingIOError, InterruptedError):
-                if got_any:
-                    return
                 if self._timeout == 0.0:
                     raise WantReadError("the socket has no data yet") from None
-                if not _wait(self._sock, True, deadline):
+                if not _wait(sock, True, deadline):
                     raise TimeoutError("The read operation timed out") from None
-                continue
-            if not data:
-                self._eof = True
-                self._buffer.receive_from_network(data)
-                return
-            self._track_records(data)
-            self._buffer.receive_from_network(data)
-            got_any = True
-            if not self._record_left and not self._header:
-                return
-
-    def _next_read_size(self) -> int:
-        """Never read past the end of the current TLS record (see the theory of operation)."""
-        if self._record_left:
-            return min(self._record_left, _RECV_SIZE)
-        return _RECORD_HEADER - len(self._header)
-
-    def _track_records(self, data: bytes) -> None:
-        if self._record_left:
-            self._record_left -= len(data)
+        if not n:
+            self._eof = True
+            self._buffer.receive_from_network(b"")
             return
-        self._header += data
-        if len(self._header) == _RECORD_HEADER:
-            self._record_left = int.from_bytes(self._header[3:5], "big")
-            self._header.clear()
+        view = self._peek_view
+        take, self._record_left = _take(view, n, self._record_left, self._header, want)
+        _discard(sock, self._peek, take)
+        self._buffer.receive_from_network(view[:take])
 
     def _alert_then_raise(self, exc: TLSError) -> None:
         """Best-effort flush of a pending alert before a fatal error propagates."""
@@ -203,10 +292,14 @@ class BufferSocket(TLSWrappedSocket):
             pass
         raise exc
 
-    def _run(self, op: Callable[[], _T]) -> _T:
+    def _run(self, op: Callable[[], _T], starved: bool = False) -> _T:
+        """Retry *op* until it succeeds (see the theory of operation); *starved*: the
+        buffer has said it needs input and nothing was fed since, so fill first."""
         deadline = self._deadline()
         if self._buffer.outgoing_bytes_buffered():
             self._flush(deadline)
+        elif starved:
+            self._fill(deadline)
         while True:
             try:
                 result = op()
@@ -235,6 +328,8 @@ class BufferSocket(TLSWrappedSocket):
 
     def do_handshake(self) -> None:
         """Run the handshake, including certificate and hostname validation."""
+        self._want = _ALL
+        self._starved = False
         self._run(self._buffer.do_handshake)
 
     def cipher(self) -> CipherSuite | int | None:
@@ -255,6 +350,8 @@ class BufferSocket(TLSWrappedSocket):
 
     def unwrap(self) -> _socket.socket:
         """Exchange ``close_notify`` with the peer and return the plain socket."""
+        self._want = _ALL
+        self._starved = False
         self._run(self._buffer.shutdown)
         sock = self._sock
         sock.settimeout(self._timeout)
@@ -270,17 +367,41 @@ class BufferSocket(TLSWrappedSocket):
             raise ValueError("negative buffersize in recv")
         if bufsize == 0:
             return b""
+        self._want = bufsize
+        self._starved = False
         return self._run(lambda: self._buffer.read(bufsize))
 
     def recv_into(self, buffer: Buffer, nbytes: int = 0, flags: int = 0) -> int:
-        """Receive into *buffer*; 0 after the peer's close_notify."""
+        """Receive into *buffer* what has arrived, up to *nbytes* (default: its size);
+        0 after the peer's close_notify."""
         if flags:
             raise ValueError("non-zero flags are not allowed on a TLS socket")
         view = memoryview(buffer)
+        if view.ndim != 1 or view.itemsize != 1:
+            view = view.cast("B")
         amt = nbytes or view.nbytes
         if amt == 0:
             return 0
-        return self._run(lambda: self._buffer.readinto(view, amt))
+        if amt < view.nbytes:
+            view = view[:amt]
+        self._want = amt
+        starved, self._starved = self._starved, False
+        return self._run(lambda: self._drain_into(view, amt), starved)
+
+    def _drain_into(self, view: memoryview, amt: int) -> int:
+        """Everything the buffer can give now, up to *amt* bytes; raises
+        :class:`WantReadError` only when it has nothing."""
+        read = self._readinto_nowait
+        got = read(view, amt)
+        if got < 0:
+            raise WantReadError("more data from the network is needed")
+        while 0 < got < amt:
+            n = read(view[got:], amt - got)
+            if n <= 0:
+                self._starved = n < 0  # then the next recv_into goes to the network first
+                break
+            got += n
+        return got
 
     def send(self, data: Buffer, flags: int = 0) -> int:
         """Encrypt and send some of *data* (at most 256 KiB per call)."""
@@ -293,6 +414,7 @@ class BufferSocket(TLSWrappedSocket):
             self._flush(self._deadline())
             if self._buffer.outgoing_bytes_buffered() >= _HIGH_WATER:
                 raise WantWriteError("the socket cannot take more data yet")
+        self._starved = False
         return self._run(lambda: self._buffer.write(view))
 
     def sendall(self, data: Buffer, flags: int = 0) -> None:

@@ -39,6 +39,7 @@ from tls_adapter import (
     TrustStore,
     WantReadError,
 )
+from tls_adapter.backends._buffer_kit import BufferBase
 from tls_adapter.backends._compat import (
     mbedtls_handshake_step,
     mbedtls_input_room,
@@ -271,6 +272,146 @@ def test_sockets_use_the_pump_and_big_recvs_work(
                 received += chunk
             assert bytes(received) == payload
     assert not server.errors
+
+
+# -- the read path: whole records straight into the caller's buffer -------------------
+def _records(ciphertext: bytes) -> list[bytes]:
+    """*ciphertext* cut into its TLS records."""
+    out, pos = [], 0
+    while pos < len(ciphertext):
+        end = pos + 5 + int.from_bytes(ciphertext[pos + 3 : pos + 5], "big")
+        out.append(ciphertext[pos:end])
+        pos = end
+    return out
+
+
+def _client_and_stdlib_server(mbedtls: Backend, pki: PKI) -> tuple[BufferBase[Any], StdlibPeer]:
+    client = client_of(mbedtls, pki).wrap_buffers("localhost")
+    assert isinstance(client, BufferBase)  # for pending()
+    peer = StdlibPeer(stdlib_server(pki), server_side=True)
+    handshake_stdlib(client, peer)
+    return client, peer
+
+
+def _feed_like_the_pump(buf: TLSWrappedBuffer, ciphertext: bytes, size: int = 70_000) -> None:
+    """Feed *ciphertext* as the socket pump does: memoryview slices of one reused
+    bytearray, overwritten as soon as each call returns."""
+    scratch = bytearray(size)
+    view = memoryview(scratch)
+    for pos in range(0, len(ciphertext), size):
+        piece = ciphertext[pos : pos + size]
+        view[: len(piece)] = piece
+        buf.receive_from_network(view[: len(piece)])
+        view[: len(piece)] = bytes(len(piece))  # the pump reuses its buffer
+
+
+def test_readinto_memoryview_slices_many_records_fed_at_once(mbedtls: Backend, pki: PKI) -> None:
+    client, peer = _client_and_stdlib_server(mbedtls, pki)
+    payload = os.urandom(1024 * 1024 + 123)  # 65 records
+    peer.obj.write(payload)
+    _feed_like_the_pump(client, peer.outgoing.read())
+    target = bytearray(3 * 65536)
+    received = bytearray()
+    sizes = [65536, 16384, 40000, 16383, 7, 100_000]  # straight in, and through _scratch
+    turn = 0
+    while True:
+        amt = sizes[turn % len(sizes)]
+        turn += 1
+        offset = 1000 + turn % 3  # a slice that does not start the buffer
+        window = memoryview(target)[offset : offset + min(amt, 65536)]
+        try:
+            n = client.readinto(window, amt)
+        except WantReadError:
+            break
+        assert 0 < n <= min(amt, 65536)
+        received += window[:n]
+        if amt >= 16384:
+            assert client.pending() == 0  # whole records: nothing held back
+    assert bytes(received) == payload
+    assert client.pending() == 0
+
+
+def test_small_readinto_keeps_the_rest_of_the_record_pending(mbedtls: Backend, pki: PKI) -> None:
+    client, peer = _client_and_stdlib_server(mbedtls, pki)
+    peer.obj.write(b"a" * 10_000)
+    peer.exchange(client)
+    buf = bytearray(100)
+    assert client.readinto(memoryview(buf)[10:20], 5) == 5
+    assert bytes(buf[10:15]) == b"aaaaa" and bytes(buf[15:20]) == bytes(5)
+    assert client.pending() == 10_000 - 5
+    assert client.readinto(buf, 0) == 100  # amt <= 0: the whole buffer
+    assert client.pending() == 10_000 - 105
+    rest = drain_reads(client, 65536)
+    assert len(rest) == 10_000 - 105 and client.pending() == 0
+
+
+def test_readinto_refuses_a_read_only_buffer(mbedtls: Backend, pki: PKI) -> None:
+    client, peer = _client_and_stdlib_server(mbedtls, pki)
+    peer.obj.write(b"still here")
+    peer.exchange(client)
+    with pytest.raises(TypeError):
+        client.readinto(b"x" * 20, 20)
+    assert client.read(100) == b"still here"  # the connection is unharmed
+
+
+def test_data_then_close_notify_fed_at_once(mbedtls: Backend, pki: PKI) -> None:
+    """Records and the close_notify behind them in one feed: the data comes out in full,
+    our close_notify is queued before Mbed TLS sees the peer's, then readinto gives 0."""
+    client, peer = _client_and_stdlib_server(mbedtls, pki)
+    payload = os.urandom(100_000)
+    peer.obj.write(payload)
+    with pytest.raises(ssl.SSLWantReadError):
+        peer.obj.unwrap()
+    _feed_like_the_pump(client, peer.outgoing.read(), size=1 << 20)
+    buf = bytearray(65536)
+    received = bytearray()
+    while True:
+        n = client.readinto(buf, len(buf))
+        if n == 0:
+            break
+        received += buf[:n]
+    assert bytes(received) == payload
+    assert client.readinto(buf, len(buf)) == 0
+    assert client.readinto(memoryview(buf)[5:10], 3) == 0
+    assert client.read(10) == b""
+    peer.exchange(client)
+    peer.obj.unwrap()  # the stdlib peer received our close_notify
+    client.shutdown()  # nothing left to wait for
+
+
+def test_fatal_error_after_good_records_returns_the_good_data_first(
+    mbedtls: Backend, pki: PKI
+) -> None:
+    client, peer = _client_and_stdlib_server(mbedtls, pki)
+    peer.obj.write(b"a" * 16384)
+    peer.obj.write(b"b" * 16384)
+    peer.obj.write(b"c" * 100)
+    records = _records(peer.outgoing.read())
+    assert len(records) == 3
+    last = bytearray(records[2])
+    last[-1] ^= 1  # a forged tag: bad_record_mac
+    client.receive_from_network(records[0] + records[1] + bytes(last))
+    buf = bytearray(65536)
+    assert client.readinto(buf, len(buf)) == 2 * 16384
+    assert bytes(buf[: 2 * 16384]) == b"a" * 16384 + b"b" * 16384
+    with pytest.raises(TLSError) as failed:
+        client.readinto(buf, len(buf))
+    assert not isinstance(failed.value, WantReadError)
+    with pytest.raises(TLSError):
+        client.read(10)  # dead for good
+
+
+def test_transport_eof_after_records_fed_at_once_is_ragged(mbedtls: Backend, pki: PKI) -> None:
+    client, peer = _client_and_stdlib_server(mbedtls, pki)
+    payload = os.urandom(50_000)
+    peer.obj.write(payload)
+    _feed_like_the_pump(client, peer.outgoing.read())
+    client.receive_from_network(b"")
+    buf = bytearray(65536)
+    assert client.readinto(buf, len(buf)) == len(payload)  # all four records at once
+    assert bytes(buf[: len(payload)]) == payload
+    with pytest.raises(RaggedEOF):
+        client.readinto(buf, len(buf))
 
 
 # -- IP literals: no SNI, and the IP SAN checked by the backend -------------------------

@@ -45,6 +45,7 @@ from tls_adapter.backends._compat import (
     expect_peer_name,
     incoming_bio_pending,
     legacy_tls13_setter,
+    outgoing_bio_probe,
     set_context_verify_flags,
     set_servername_hook,
     verify_reason,
@@ -696,6 +697,22 @@ def test_compat_incoming_bio_pending(pki: PKI) -> None:
     with pytest.raises(SSL.WantReadError):
         conn.do_handshake()
     assert incoming_bio_pending(conn) == 0  # read, and held inside OpenSSL
+
+
+def test_compat_outgoing_bio_probe(pki: PKI) -> None:
+    from OpenSSL import SSL
+
+    conn = SSL.Connection(SSL.Context(SSL.TLS_CLIENT_METHOD), None)
+    conn.set_connect_state()
+    outgoing_bio_pending = outgoing_bio_probe(conn)
+    assert outgoing_bio_pending() == 0
+    with pytest.raises(SSL.WantReadError):
+        conn.do_handshake()  # writes the ClientHello into the outgoing BIO
+    waiting = outgoing_bio_pending()
+    assert waiting > 0
+    hello = conn.bio_read(65536)
+    assert len(hello) == waiting and hello[:1] == b"\x16"
+    assert outgoing_bio_pending() == 0
 
 
 def test_compat_bundled_cipher_names() -> None:

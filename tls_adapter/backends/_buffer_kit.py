@@ -11,6 +11,10 @@ write for itself:
   raises :class:`WantWriteError` while that much waits to be sent;
 * ``readinto`` made from ``read``, for a library with nothing better (a backend whose
   library reads into a caller's buffer overrides it);
+* ``_readinto_nowait``, the socket pump's read: ``readinto`` that returns -1 instead
+  of raising :class:`WantReadError`. "No data yet" is the common outcome of a read in
+  a download loop, and raising it through the translation boundary costs more than
+  the read itself; a backend overrides this to catch its library's want-read directly;
 * ``pending()``, which the socket pump and the urllib3 shim use, declared abstract so
   every backend says what its library holds.
 
@@ -27,7 +31,7 @@ import abc
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from .._api import ClientContext, ServerContext, TLSWrappedBuffer
-from .._errors import WantWriteError
+from .._errors import WantReadError, WantWriteError
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -71,6 +75,13 @@ class BufferBase(TLSWrappedBuffer, Generic[Ctx]):
         data = self.read(min(amt, view.nbytes))
         view[: len(data)] = data
         return len(data)
+
+    def _readinto_nowait(self, view: memoryview, amt: int) -> int:
+        """:meth:`readinto`, but -1 where it would raise :class:`WantReadError`."""
+        try:
+            return self.readinto(view, amt)
+        except WantReadError:
+            return -1
 
     @abc.abstractmethod
     def pending(self) -> int:

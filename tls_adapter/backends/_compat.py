@@ -20,6 +20,7 @@ pins ``python-mbedtls==2.10.1``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
@@ -216,6 +217,20 @@ def incoming_bio_pending(conn: SSL.Connection) -> int:
     from OpenSSL._util import ffi, lib
 
     return int(lib.BIO_get_mem_data(conn._into_ssl, ffi.NULL))
+
+
+def outgoing_bio_probe(conn: SSL.Connection) -> Callable[[], int]:
+    """A function returning the bytes of ciphertext waiting in *conn*'s outgoing memory
+    BIO (what ``bio_read`` would get), cheap enough to call on every read and write.
+
+    The public way to learn it, ``bio_read``, raises ``WantReadError`` when there is
+    nothing: an exception on every check of the download hot path. Private:
+    ``lib.BIO_get_mem_data``, ``ffi.NULL``, ``Connection._from_ssl``. Checked on
+    pyOpenSSL 26.4.0 / cryptography 50.0.2.
+    """
+    from OpenSSL._util import ffi, lib
+
+    return functools.partial(lib.BIO_get_mem_data, conn._from_ssl, ffi.NULL)
 
 
 # -- private API of python-mbedtls, wrapped ---------------------------------------------

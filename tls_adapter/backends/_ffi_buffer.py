@@ -4,7 +4,7 @@
 written down once as the :class:`FFISession` protocol (``receive``/``peek``/``consume``,
 ``handshake``, ``read``/``write``, ``close_notify``, negotiated state);
 :class:`FFIBuffer` turns that surface into a :class:`~tls_adapter.TLSWrappedBuffer`
-(on :class:`~._buffer_kit.BufferBase`, which supplies back-pressure and ``readinto``).
+(on :class:`~._buffer_kit.BufferBase`, which supplies back-pressure).
 A backend subclasses it and supplies only its error classes (:class:`FFIErrors`, whose
 :meth:`~FFIErrors.translate` is the backend's one error boundary) and its version names
 (``_versions``). Its contexts subclass :class:`FFIClientContext` and
@@ -19,14 +19,27 @@ the library reports the handshake complete. Until that check has passed, ``read`
 and ``write`` first finish the handshake (the sessions finish it implicitly too), so
 no application data moves on a connection the policy has not approved; after a
 failure every call raises the same :class:`~tls_adapter.CertificateValidationError`.
+
+Bulk data moves with as few copies as ctypes allows. :meth:`FFIBuffer.readinto` has the
+library decrypt straight into the caller's memory (a ctypes array made with
+``from_buffer`` over it), and :meth:`MemoryIO.read` returns exactly the bytes decrypted
+(``ctypes.string_at``), both through the binding's one ``_recv(target, n)``. Ciphertext
+from the network is copied once, into the session's input (:meth:`MemoryIO._take_input`:
+a ``bytearray`` the binding's pull callback copies from, or the library's own memory
+BIO), straight from the caller's buffer when it is writable (:func:`c_buffer`; a
+read-only one costs one more copy), and a binding whose library keeps its output in
+memory it owns appends it to ``outgoing`` with :meth:`MemoryIO._drain_into_outgoing`.
+The hot path translates errors with :meth:`FFIErrors.reraise` in a ``try``/``except``,
+the same boundary as :meth:`FFIErrors.translate` without a ``with`` per record.
 """
 
 from __future__ import annotations
 
 import abc
 import contextlib
+import ctypes
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol
 
 from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer
 from .._ciphers import CipherSuite, cipher_suite_from_int
@@ -54,7 +67,23 @@ __all__ = [
     "FFISession",
     "MemoryIO",
     "MemoryTransport",
+    "c_buffer",
 ]
+
+
+def c_buffer(view: memoryview) -> Any:
+    """Something a ctypes ``c_void_p`` argument accepts that points at *view*'s bytes.
+
+    A writable view (the socket pump's reusable ``bytearray``) is used in place, through a
+    ctypes array made with ``from_buffer``: drop the result right after the C call, since
+    it pins the exporting object's size. A read-only one is copied into ``bytes``.
+    """
+    if not view.readonly:
+        try:
+            return (ctypes.c_char * view.nbytes).from_buffer(view)
+        except (TypeError, ValueError):
+            pass
+    return view.tobytes()
 
 
 class MemoryTransport:
@@ -83,6 +112,7 @@ class MemoryIO:
     """
 
     _t: MemoryTransport
+    _rbuf: ctypes.Array[ctypes.c_char]  # scratch for read(); grown on demand
     _handle: int | None
     _done: bool
     _fatal: BaseException | None
@@ -121,7 +151,65 @@ class MemoryIO:
         elif self._t.eof:
             raise ValueError("data received after EOF")
         else:
-            self._t.incoming += data
+            self._take_input(memoryview(data).cast("B"))
+
+    def _take_input(self, view: memoryview) -> None:
+        """Copy ciphertext from the peer to where the library reads it (here:
+        ``_t.incoming``, which the binding's pull callback drains)."""
+        self._t.incoming += view
+
+    def _recv(self, target: Any, n: int) -> int:
+        """Decrypt up to *n* bytes into *target* (a ctypes buffer); the count, 0 once the
+        peer's close_notify arrived. Finishes the handshake first; raises the binding's
+        want-read exception when no application data is available."""
+        raise NotImplementedError
+
+    def read(self, n: int = 16384) -> bytes:
+        """Up to *n* decrypted bytes; ``b""`` once the peer's close_notify arrived.
+
+        Completes the handshake first if needed; raises the binding's want-read
+        exception when no application data is available yet.
+        """
+        if n <= 0:
+            self._recv(None, 0)  # still finishes the handshake (or raises its failure)
+            return b""
+        if len(self._rbuf) < n:
+            self._rbuf = ctypes.create_string_buffer(n)
+        got = self._recv(self._rbuf, n)
+        return ctypes.string_at(self._rbuf, got) if got else b""
+
+    def readinto(self, view: memoryview, n: int) -> int:
+        """Like :meth:`read`, decrypting straight into *view* (a writable, contiguous
+        byte view): the library writes into the caller's memory, through a ctypes array
+        made with ``from_buffer``. A read-only view raises :class:`TypeError` before
+        anything is decrypted, so no data is lost (copying could not help: the bytes
+        would have nowhere to go).
+        """
+        if view.readonly:
+            raise TypeError("readinto() needs a writable buffer")
+        n = min(n, view.nbytes)
+        if n <= 0:
+            self._recv(None, 0)
+            return 0
+        target = (ctypes.c_char * n).from_buffer(view)
+        try:
+            return self._recv(target, n)
+        finally:
+            del target  # release the export of the caller's buffer
+
+    def _drain_into_outgoing(self, n: int, read: Callable[[Any, int], int]) -> None:
+        """Append the *n* bytes the library has ready to ``outgoing``, by ``read(ptr, n)``
+        straight into its new tail (``read`` returns how many it wrote)."""
+        out = self._t.outgoing
+        start = len(out)
+        out.extend(bytes(n))
+        target = (ctypes.c_char * n).from_buffer(out, start)
+        try:
+            got = max(read(target, n), 0)
+        finally:
+            del target
+        if got < n:
+            del out[start + got :]
 
     def peek(self, n: int = -1) -> bytes:
         """Up to *n* (all if negative) outgoing bytes, without removing them."""
@@ -171,6 +259,10 @@ class FFISession(Protocol):
 
     def read(self, n: int = 16384) -> bytes:
         """Up to *n* decrypted bytes; ``b""`` once the peer's close_notify arrived."""
+
+    def readinto(self, view: memoryview, n: int) -> int:
+        """Like :meth:`read`, straight into the writable byte view *view*; 0 once the
+        peer's close_notify arrived. Raises :class:`TypeError` for a read-only view."""
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         """Encrypt all of *data* into the outgoing buffer; returns ``len(data)``."""
@@ -240,22 +332,30 @@ class FFIErrors:
         """
         try:
             yield
-        except self.want_read as e:
+        except Exception as e:
+            self.reraise(e, building)
+
+    def reraise(self, e: Exception, building: str | None = None) -> NoReturn:
+        """Raise what :meth:`translate` turns *e* into (*e* itself if it is none of the
+        binding's); for hot paths, where a ``try``/``except`` costs less than a
+        ``with``."""
+        if isinstance(e, self.want_read):
             raise WantReadError(str(e) or "more data from the network is needed") from e
-        except self.ragged_eof as e:
+        if isinstance(e, self.ragged_eof):
             raise RaggedEOF("the peer closed the connection without a TLS close_notify") from e
-        except self.certificate as e:
+        if isinstance(e, self.certificate):
             raise CertificateValidationError(
                 getattr(e, "reason", None) or str(e), verify_code=getattr(e, "verify_code", None)
             ) from e
-        except SNICallbackError as e:
+        if isinstance(e, SNICallbackError):
             raise_sni_failure(e)
-        except self.failure as e:
+        if isinstance(e, self.failure):
             if building is not None:
                 raise ConfigurationError(
                     f"the {self.backend} backend cannot {building}: {e}"
                 ) from e
             raise TLSError(str(e)) from e
+        raise e
 
 
 class FFIBuffer(BufferBase[ClientContext | ServerContext]):
@@ -314,11 +414,46 @@ class FFIBuffer(BufferBase[ClientContext | ServerContext]):
             return b""
         if self._policy is not None:
             self.do_handshake()
-        with self._errors.translate():
-            data: bytes = self._session.read(amt)
+        try:
+            data = self._session.read(amt)
+        except Exception as e:
+            self._errors.reraise(e)
         if not data:
             self._peer_closed = True
         return data
+
+    def readinto(self, buffer: Buffer, amt: int) -> int:
+        """Like :meth:`read`, decrypting into *buffer* (writable); 0 after close_notify."""
+        if amt < 0:
+            raise ValueError("amt must not be negative")
+        view = memoryview(buffer).cast("B")
+        if view.readonly:
+            raise TypeError("readinto() needs a writable buffer")
+        if self._peer_closed or amt == 0 or not view.nbytes:
+            return 0
+        if self._policy is not None:
+            self.do_handshake()
+        try:
+            got = self._session.readinto(view, amt)
+        except Exception as e:
+            self._errors.reraise(e)
+        if not got:
+            self._peer_closed = True
+        return got
+
+    def _readinto_nowait(self, view: memoryview, amt: int) -> int:
+        """:meth:`readinto`, but -1 where it would raise :class:`WantReadError`."""
+        if self._policy is not None or self._peer_closed or amt <= 0 or view.readonly:
+            return super()._readinto_nowait(view, amt)
+        try:
+            got = self._session.readinto(view, amt)
+        except self._errors.want_read:
+            return -1
+        except Exception as e:
+            self._errors.reraise(e)
+        if not got:
+            self._peer_closed = True
+        return got
 
     def write(self, buf: Buffer) -> int:
         """Encrypt *buf*; raises :class:`WantWriteError` while 256 KiB of output is unsent."""

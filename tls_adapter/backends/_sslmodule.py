@@ -122,8 +122,6 @@ class Flavour:
     client_auth: bool = True
     #: Whether ``read``/``write`` before the handshake finish it, like OpenSSL.
     implicit_handshake: bool = True
-    #: Whether ``SSLObject.read(amt, buffer)`` fills at most *amt* bytes of *buffer*.
-    read_into: bool = False
     #: Whether ``read`` tells the peer's ``close_notify`` from a truncation.
     clean_close: bool = True
     #: Extra library exceptions (not :class:`ssl.SSLError`) that mean a TLS failure.
@@ -694,18 +692,42 @@ class SSLModuleBuffer(StagedBufferBase[_Context]):
 
     def readinto(self, buffer: Buffer, amt: int) -> int:
         """Like :meth:`read`, into *buffer*; 0 after the peer's close_notify."""
-        if not self._flavour.read_into:
-            return super().readinto(buffer, amt)
+        view = memoryview(buffer)
+        if view.nbytes > amt or view.ndim != 1 or view.itemsize != 1:
+            view = view.cast("B")[:amt]  # a library may fill all the buffer it is given
         self._before_io()
         try:
-            try:
-                return cast(int, self._obj.read(amt, buffer))
+            try:  # the hot path: no context manager unless something went wrong
+                return cast(int, self._obj.read(amt, view))
             except Exception:
                 with self._flavour.translate():
                     raise
         except TLSError as e:
             if self._at_clean_close(e):
                 return 0
+            raise
+
+    def _readinto_nowait(self, view: memoryview, amt: int) -> int:
+        """:meth:`readinto`, but -1 where it would raise :class:`WantReadError`; the
+        library's want-read is caught here, without the translation boundary."""
+        if not self._handshake_done or view.nbytes > amt or view.ndim != 1 or view.itemsize != 1:
+            return super()._readinto_nowait(view, amt)
+        try:
+            return cast(int, self._obj.read(amt, view))
+        except ssl.SSLWantReadError as e:
+            if not self._incoming.eof and not self._flavour.peer_closed(self._obj):
+                return -1
+            exc: Exception = e
+        except Exception as e:
+            exc = e
+        try:  # what readinto makes of it, without reading again
+            with self._flavour.translate():
+                raise exc
+        except TLSError as e:
+            if self._at_clean_close(e):
+                return 0
+            if isinstance(e, WantReadError):
+                return -1
             raise
 
     def _at_clean_close(self, e: TLSError) -> bool:

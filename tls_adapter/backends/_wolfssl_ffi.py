@@ -19,12 +19,19 @@ The objects mirror wolfSSL's own:
   afterwards, and an encrypted key is decrypted by wolfSSL with the password handed over
   through ``wolfSSL_CTX_set_default_passwd_cb``), and the verification mode. Build one,
   then share it between any number of sessions.
-* :class:`Session` wraps a ``WOLFSSL`` whose transport is per-connection I/O callbacks
-  (``wolfSSL_SSLSetIORecv``/``wolfSSL_SSLSetIOSend``), so it never touches a socket.
-  *recv* drains an incoming ``bytearray`` fed by :meth:`Session.receive`; when it is empty
-  it returns ``WOLFSSL_CBIO_ERR_WANT_READ`` (or ``..._CONN_CLOSE`` after ``receive(b"")``).
-  *send* appends to an outgoing ``bytearray`` and never fails, so wolfSSL never has a
-  write to retry; the caller drains it with :meth:`Session.peek` + :meth:`Session.consume`.
+* :class:`Session` wraps a ``WOLFSSL`` whose transport is a pair of wolfSSL's own memory
+  BIOs (``wolfSSL_BIO_s_mem``, attached with ``wolfSSL_set_bio``, freed with the session),
+  so it never touches a socket and no Python callback runs per record: ``wolfSSL_read``
+  decrypts the records queued in the read BIO entirely in C, with the GIL released.
+  :meth:`Session.receive` copies ciphertext into the read BIO (``wolfSSL_BIO_write``,
+  straight from the caller's buffer; beyond :data:`BIO_FILL` bytes the rest waits in a
+  ``bytearray`` and tops the BIO up as wolfSSL drains it, since wolfSSL moves a memory
+  BIO's remaining bytes to the front after every read); once both are empty wolfSSL
+  reports *want read*, which after ``receive(b"")`` (the transport's EOF, remembered in
+  Python) is a ragged EOF.
+  After every call the write BIO is drained (``wolfSSL_BIO_read``) into an outgoing
+  ``bytearray``, which never refuses data, so wolfSSL never has a write to retry; the
+  caller drains that with :meth:`Session.peek` + :meth:`Session.consume`.
 
 The want-read dance: an operation that needs peer data raises :class:`WantRead`; flush
 the outgoing buffer, feed whatever arrives, retry. Flush after *every* call, failed ones
@@ -44,7 +51,7 @@ check that counts: with a verify callback set, wolfSSL calls it with ``preverify
 despite an IP mismatch, and the callback's verdict stands. A failure raises
 :class:`VerifyError` with a reason.
 
-Callbacks (transport, password, verify, servername) are ``CFUNCTYPE`` objects kept alive
+Callbacks (password, verify, servername) are ``CFUNCTYPE`` objects kept alive
 for as long as C may call them. They catch every exception, stash it, return an error
 code to C, and the stashed exception is re-raised once control is back in Python. They
 hold no strong reference to the :class:`Session`, so a dropped session is freed
@@ -69,9 +76,10 @@ from typing import Any
 
 from .._verify_codes import VerifyCode, from_legacy
 from .._x509 import decode_certificate, has_matching_dns_name
-from ._ffi_buffer import MemoryIO, MemoryTransport
+from ._ffi_buffer import MemoryIO, MemoryTransport, c_buffer
 
 __all__ = [
+    "BIO_FILL",
     "CipherSuite",
     "Context",
     "RaggedEOFError",
@@ -82,6 +90,7 @@ __all__ = [
     "WolfSSLError",
     "cipher_suite_table",
     "error_string",
+    "has_aes_instructions",
     "library_version",
     "load",
 ]
@@ -100,6 +109,9 @@ _ALPN_CONTINUE_ON_MISMATCH = 2
 _ALPN_NOT_FOUND = -9
 _LOAD_FLAG_IGNORE_ERR = 1
 _SHUTDOWN_NOT_DONE = 2
+#: The most ciphertext queued in a session's read BIO. wolfSSL's memory BIO moves what is
+#: left to the front after every read, so a bounded fill keeps reads linear in the input.
+BIO_FILL = 256 * 1024
 _VERSION_NUMBERS = {"TLSv1": 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
 
 # wolfSSL error codes (wolfssl/error-ssl.h, wolfssl/wolfcrypt/error-crypt.h).
@@ -124,7 +136,6 @@ VERIFY_ERRORS = frozenset(
 )
 
 _vp, _int, _cp, _uint = ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint
-_IO_FUNC = ctypes.CFUNCTYPE(_int, _vp, _vp, _int, _vp)
 _PASSWD_FUNC = ctypes.CFUNCTYPE(_int, _vp, _int, _int, _vp)
 _VERIFY_FUNC = ctypes.CFUNCTYPE(_int, _int, _vp)
 _SNI_FUNC = ctypes.CFUNCTYPE(_int, _vp, ctypes.POINTER(_int), _vp)
@@ -165,8 +176,13 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {  # name: (restype, argtypes)
     "wolfSSL_EVP_DigestVerifyFinal": (_int, [_vp, _vp, ctypes.c_size_t]),
     "wolfSSL_new": (_vp, [_vp]),
     "wolfSSL_free": (None, [_vp]),
-    "wolfSSL_SSLSetIORecv": (None, [_vp, _IO_FUNC]),
-    "wolfSSL_SSLSetIOSend": (None, [_vp, _IO_FUNC]),
+    "wolfSSL_BIO_s_mem": (_vp, []),
+    "wolfSSL_BIO_new": (_vp, [_vp]),
+    "wolfSSL_BIO_free": (_int, [_vp]),
+    "wolfSSL_BIO_write": (_int, [_vp, _vp, _int]),
+    "wolfSSL_BIO_read": (_int, [_vp, _vp, _int]),
+    "wolfSSL_BIO_ctrl_pending": (ctypes.c_size_t, [_vp]),
+    "wolfSSL_set_bio": (None, [_vp, _vp, _vp]),
     "wolfSSL_set_verify": (None, [_vp, _int, _vp]),
     "wolfSSL_X509_STORE_CTX_get_error_depth": (_int, [_vp]),
     "wolfSSL_X509_STORE_CTX_get_current_cert": (_vp, [_vp]),
@@ -241,6 +257,39 @@ def load() -> _Lib:
 def library_version() -> str:
     """wolfSSL's version string, e.g. ``"5.5.4"``."""
     return load().version
+
+
+#: The opcode bytes of x86 ``AESENC`` (``66 [REX] 0F 38 DC``); AES-NI code holds hundreds.
+_AESENC = b"\x0f\x38\xdc"
+_AESENC_MIN = 16
+
+
+@functools.lru_cache(maxsize=1)
+def has_aes_instructions() -> bool:
+    """Whether the loaded wolfSSL has AES-NI code, i.e. hardware-speed AES-GCM.
+
+    Read off the library file: x86-64 code that uses AES-NI holds hundreds of ``AESENC``
+    instructions (Debian's ``libwolfssl.so.35`` none: its AES is table-driven C, several
+    times slower than its ChaCha20-Poly1305). True whenever it cannot tell (another
+    architecture, the file not found), so a guess never changes behaviour.
+    """
+    load()
+    if os.uname().machine not in ("x86_64", "amd64"):
+        return True
+    path = None
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            for line in maps:
+                name = line.rsplit(" ", 1)[-1].strip()
+                if os.path.basename(name).startswith("libwolfssl.so"):
+                    path = name
+                    break
+        if path is None:
+            return True
+        with open(path, "rb") as lib:
+            return lib.read().count(_AESENC) >= _AESENC_MIN
+    except OSError:
+        return True
 
 
 # ======================================================================================
@@ -629,32 +678,6 @@ class _Transport(MemoryTransport):
         self.verify_code: int | None = None
 
 
-def _io_callbacks(t: _Transport) -> tuple[Any, Any]:
-    def recv(ssl: int | None, buf: int | None, size: int, ctx: int | None) -> int:
-        try:
-            n = min(size, len(t.incoming))
-            if n == 0:
-                return _CBIO_ERR_CONN_CLOSE if t.eof else _CBIO_ERR_WANT_READ
-            src = (ctypes.c_char * n).from_buffer(t.incoming)
-            ctypes.memmove(buf or 0, src, n)
-            del src  # release the buffer export before resizing
-            del t.incoming[:n]
-            return n
-        except BaseException as exc:  # must never reach C
-            t.error = exc
-            return _CBIO_ERR_GENERAL
-
-    def send(ssl: int | None, buf: int | None, size: int, ctx: int | None) -> int:
-        try:
-            t.outgoing += ctypes.string_at(buf or 0, size)
-            return size
-        except BaseException as exc:
-            t.error = exc
-            return _CBIO_ERR_GENERAL
-
-    return _IO_FUNC(recv), _IO_FUNC(send)
-
-
 def _has_ip_san(der: bytes, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """Whether the DER certificate has an iPAddress subjectAltName equal to *address*."""
     for kind, value in decode_certificate(der).get("subjectAltName", ()):
@@ -742,14 +765,18 @@ class Session(MemoryIO):
         self._fatal: BaseException | None = None
         self._rbuf = ctypes.create_string_buffer(16384)
         self._t = _Transport()
+        self._keep: list[Any] = []
         handle = c.wolfSSL_new(context.handle)
         if not handle:
             raise MemoryError("wolfSSL_new failed")
         self._handle = h = int(handle)
-        recv, send = _io_callbacks(self._t)
-        self._keep: list[Any] = [recv, send]
-        c.wolfSSL_SSLSetIORecv(h, recv)
-        c.wolfSSL_SSLSetIOSend(h, send)
+        bios = [c.wolfSSL_BIO_new(c.wolfSSL_BIO_s_mem()) for _ in range(2)]
+        if not all(bios):
+            for bio in filter(None, bios):
+                c.wolfSSL_BIO_free(bio)
+            raise MemoryError("wolfSSL_BIO_new failed")
+        self._rbio, self._wbio = int(bios[0]), int(bios[1])
+        c.wolfSSL_set_bio(h, self._rbio, self._wbio)  # the session owns them now
         if sni_callback is not None:
             if context._sessions is None:
                 raise ValueError("sni_callback needs a context with enable_sni_hook()")
@@ -845,45 +872,56 @@ class Session(MemoryIO):
         if self._done:
             return
         c, h = self._lib.c, self.handle
-        rc = int(c.wolfSSL_accept(h) if self.server_side else c.wolfSSL_connect(h))
-        self._after_call()
-        if rc == _SUCCESS:
-            self._done = True
-            return
-        self._fail(rc, "handshake")
+        while True:
+            rc = int(c.wolfSSL_accept(h) if self.server_side else c.wolfSSL_connect(h))
+            self._after_call()
+            if rc == _SUCCESS:
+                self._done = True
+                return
+            error = int(c.wolfSSL_get_error(h, rc))
+            if error not in (_ERROR_WANT_READ, _ERROR_WANT_WRITE) or not self._refill():
+                self._fail(rc, "handshake", error)
 
-    def read(self, n: int = 16384) -> bytes:
-        """Up to *n* decrypted bytes; ``b""`` once the peer's close_notify arrived.
+    def _recv(self, target: Any, n: int) -> int:
+        """``wolfSSL_read`` into *target*: the count, 0 after close_notify.
 
         :raises WantRead: no application data is available yet.
         :raises RaggedEOFError: transport EOF without close_notify.
         """
-        self.handshake()
+        if not self._done or self._fatal is not None:
+            self.handshake()
         if n <= 0:
-            return b""
-        if len(self._rbuf) < n:
-            self._rbuf = ctypes.create_string_buffer(n)
-        rc = int(self._lib.c.wolfSSL_read(self.handle, self._rbuf, n))
-        self._after_call()
-        if rc > 0:
-            return self._rbuf.raw[:rc]
-        error = int(self._lib.c.wolfSSL_get_error(self.handle, rc))
-        if error in (_ERROR_ZERO_RETURN, E_ZERO_RETURN):
-            return b""
-        self._fail(rc, "read", error)
-        raise AssertionError("unreachable")  # pragma: no cover
+            return 0
+        c, h = self._lib.c, self.handle
+        while True:
+            rc = int(c.wolfSSL_read(h, target, n))
+            if rc > 0:
+                # Decrypting sends nothing, except a KeyUpdate answer (TLS 1.3).
+                if c.wolfSSL_BIO_ctrl_pending(self._wbio):
+                    self._after_call()
+                return rc
+            self._after_call()
+            error = int(c.wolfSSL_get_error(h, rc))
+            if error in (_ERROR_ZERO_RETURN, E_ZERO_RETURN):
+                return 0
+            if error not in (_ERROR_WANT_READ, _ERROR_WANT_WRITE) or not self._refill():
+                self._fail(rc, "read", error)
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         """Encrypt all of *data* into the outgoing buffer; returns ``len(data)``."""
         self.handshake()
         if self._shutdown_sent:
             raise WolfSSLError(E_BAD_FUNC_ARG, "write", "write after close_notify")
-        buf = bytes(data)
-        if not buf:
+        view = memoryview(data).cast("B")
+        if not view.nbytes:
             return 0
-        rc = int(self._lib.c.wolfSSL_write(self.handle, buf, len(buf)))
+        buf = c_buffer(view)  # the caller's memory when writable, else a copy
+        try:
+            rc = int(self._lib.c.wolfSSL_write(self.handle, buf, view.nbytes))
+        finally:
+            del buf  # release the export of the caller's buffer
         self._after_call()
-        if rc != len(buf):
+        if rc != view.nbytes:
             self._fail(rc, "write")
         return rc
 
@@ -902,19 +940,68 @@ class Session(MemoryIO):
 
     # -- failures --------------------------------------------------------------------
 
+    def _take_input(self, view: memoryview) -> None:
+        """Copy ciphertext into the read BIO, or what would take it past
+        :data:`BIO_FILL` to ``_t.incoming`` (moved over by :meth:`_refill`)."""
+        if self._t.incoming or self._bio_pending() + view.nbytes > BIO_FILL:
+            self._t.incoming += view
+            self._refill()
+        else:
+            self._bio_write(view)
+
+    def _bio_pending(self) -> int:
+        return int(self._lib.c.wolfSSL_BIO_ctrl_pending(self._rbio))
+
+    def _bio_write(self, view: memoryview) -> None:
+        buf = c_buffer(view)
+        try:
+            rc = int(self._lib.c.wolfSSL_BIO_write(self._rbio, buf, view.nbytes))
+        finally:
+            del buf  # release the export of the caller's buffer
+        if rc != view.nbytes:
+            raise MemoryError(f"wolfSSL_BIO_write took {rc} of {view.nbytes} bytes")
+
+    def _refill(self) -> bool:
+        """Top the read BIO up to :data:`BIO_FILL` from ``_t.incoming``; whether any
+        bytes moved."""
+        incoming = self._t.incoming
+        if not incoming:
+            return False
+        take = min(BIO_FILL - self._bio_pending(), len(incoming))
+        if take <= 0:
+            return False
+        with memoryview(incoming) as view:
+            self._bio_write(view[:take])
+        del incoming[:take]
+        return True
+
+    def incoming_len(self) -> int:
+        """Received bytes wolfSSL has not taken yet (in the read BIO or queued for it)."""
+        if self._handle is None:
+            return 0
+        return self._bio_pending() + len(self._t.incoming)
+
     def _after_call(self) -> None:
-        """Re-raise an exception a callback stashed during the last C call."""
+        """Move what wolfSSL wrote to ``outgoing``; re-raise an exception a callback
+        stashed during the last C call."""
+        c = self._lib.c
+        pending = int(c.wolfSSL_BIO_ctrl_pending(self._wbio))
+        if pending:
+            self._drain_into_outgoing(pending, self._read_wbio)
         exc, self._t.error = self._t.error, None
         if exc is not None:
             self._fatal = WolfSSLError(_CBIO_ERR_GENERAL, f"transport callback failed: {exc!r}")
             raise exc
+
+    def _read_wbio(self, target: Any, n: int) -> int:
+        return int(self._lib.c.wolfSSL_BIO_read(self._wbio, target, n))
 
     def _fail(self, rc: int, context: str, error: int | None = None) -> None:
         c, h = self._lib.c, self.handle
         if error is None:
             error = int(c.wolfSSL_get_error(h, rc))
         if error in (_ERROR_WANT_READ, _ERROR_WANT_WRITE):
-            if self._t.eof and not self._t.incoming:
+            if self._t.eof and not self.incoming_len():
                 error = E_SOCKET_PEER_CLOSED
             else:
                 raise WantRead(f"{context} needs more data")
@@ -929,7 +1016,7 @@ class Session(MemoryIO):
                 _verify_code(error, verify_result),
             )
         elif error in (E_SOCKET_PEER_CLOSED, _ERROR_SYSCALL) or (
-            self._t.eof and not self._t.incoming and error == _CBIO_ERR_CONN_CLOSE
+            self._t.eof and not self.incoming_len() and error == _CBIO_ERR_CONN_CLOSE
         ):
             exc = RaggedEOFError(error, context, "transport closed without close_notify")
         else:

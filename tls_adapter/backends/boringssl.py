@@ -3,7 +3,8 @@
 ``utls`` gives BoringSSL an ``ssl``-module shape, so this backend is the shared engine
 (``_sslmodule.py``) plus the quirks below. Buffers are ``utls`` ``SSLObject``s over
 ``ssl.MemoryBIO``; sockets go through the generic pump (utls's own socket raises
-``BlockingIOError`` where ``ssl`` raises ``SSLWantReadError``).
+``BlockingIOError`` where ``ssl`` raises ``SSLWantReadError`` and reads ahead past the
+records a read needs: see the capability notes).
 
 What utls cannot do, and how this backend deals with it:
 
@@ -325,6 +326,10 @@ def _capabilities() -> Capabilities:
             "TLS 1.3 suites cannot be restricted: BoringSSL's three TLS 1.3 suites must "
             "all be allowed",
             "only TLS 1.2 and 1.3",
+            "sockets use the generic pump, not utls's own SSLSocket: that one is "
+            "blocking-only (non-blocking use raises BlockingIOError, not SSLWantReadError) "
+            "and reads 64 KiB ahead, so a close_notify sent right after a response is "
+            "swallowed and urllib3 reuses a dead connection; it saves no CPU over the pump",
             "ALPN identifiers must be ASCII",
             "sni_callback can switch the certificate chain; other fields keep their values",
             "name constraints: this BoringSSL build cannot check iPAddress or otherName "

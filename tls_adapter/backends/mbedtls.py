@@ -8,29 +8,50 @@ is a :class:`MbedTLSBuffer` (ours) that owns one of theirs; nothing else touches
 Its ``TLSWrappedSocket`` is never used (it loses data): sockets go through the generic
 pump in ``_socket.py``.
 
-* **Input.** Ciphertext from the network waits in our own ``bytearray`` and is fed to
-  the library one TLS record at a time, and only once the library has consumed the
-  previous one (its ring raises ``BufferError`` when overfilled, and has no way to
-  signal EOF: we track transport EOF ourselves). Feeding record by record lets us see
-  each record's type before Mbed TLS does, which matters for closing (below).
+* **Input.** Ciphertext is handed to the library's input ring as far as the ring has
+  room (more raises ``BufferError``), several records at a time, cut anywhere; once the
+  handshake is over, straight from the caller's buffer in ``receive_from_network``
+  (which therefore never keeps a reference to it). What does not fit waits in our own
+  ``bytearray`` (``_incoming``). We follow the record headers as the bytes go in, and
+  an alert record is handed over only once Mbed TLS has read everything before it, so
+  we see it before Mbed TLS does, which matters for closing (below). The ring cannot
+  signal EOF: we track transport EOF ourselves.
 * **Output.** After every call into the library, its output ring is drained into our
-  own ``bytearray``. The ring is therefore empty before each call, so one 16 KiB
-  record always fits; a larger write made the library fail halfway with records
-  already queued. ``write()`` counts plaintext taken (the library returns a ciphertext
+  own ``bytearray`` (``_outgoing``; ``outgoing_bytes_buffered()`` is its length). The
+  ring is therefore empty before each call, so one 16 KiB record always fits; a larger
+  write made the library fail halfway with records already queued. ``write()`` hands
+  over memoryview slices and counts plaintext taken (the library returns a ciphertext
   count).
 * **Handshake.** The library's ``do_handshake()`` runs one state-machine step; we loop
   until ``HANDSHAKE_OVER`` or until it needs input we do not have.
-* **Reading.** The library's ``read(amt)`` stops when its *input ring* is empty and so
-  strands the rest of an already-decrypted record (a ``read(5)`` of a 12-byte record
-  lost 7 bytes). We only call ``readinto`` with room for a whole record and serve
-  ``read(amt)`` from our own plaintext buffer.
+* **Reading** (the hot path: no context manager, no ``bytes`` per record; errors are
+  caught by plain ``except`` clauses, free when nothing is raised). The library's
+  ``read(amt)`` stops when its *input ring* is empty and so strands the rest of an
+  already-decrypted record (a ``read(5)`` of a 12-byte record lost 7 bytes). We only
+  call its ``readinto`` with room for a whole record (16 KiB of plaintext at most), so
+  Mbed TLS never holds plaintext back and ``pending()`` is exact: while the caller's
+  room is at least a record, records are decrypted straight into the caller's buffer,
+  as many as the input already holds; a smaller read decrypts one record into a scratch
+  buffer, and the rest waits in ``_plain``, which later reads empty first. Mbed TLS
+  keeps no input beyond its ring but the unread rest of a record, so with the ring
+  empty and nothing to feed it is not called at all (``WantReadError`` without a
+  library exception). A fatal error behind records already decrypted in the same call
+  returns those bytes first; the next call raises.
+* **Threads.** python-mbedtls holds the GIL inside ``mbedtls_ssl_read`` and
+  ``mbedtls_ssl_write`` (no ``nogil``), so connections in different threads never
+  decrypt in parallel. Each connection takes its own lock around every call.
 * **Closing.** The peer's ``close_notify`` surfaces as error 0x7880, after which the
   library *resets the session* (keys gone): no reply could be sent any more. TLS 1.2
   requires that reply anyway, so when the next record to feed is an alert (its type is
   in the clear in TLS 1.2), our own ``close_notify`` is queued first; then the alert is
-  fed and ``read()`` returns ``b""`` from then on. After any fatal error the library
-  resets too (its next call would start a new handshake!), so a failed connection is
-  marked dead and never driven again.
+  fed and ``read()`` returns ``b""`` (``readinto`` 0) from then on, after the data
+  before it. Transport EOF without it is :class:`RaggedEOF`. After any fatal error
+  the library resets too (its next call would start a new handshake!), so a failed
+  connection is marked dead and never driven again.
+* **Errors.** Every python-mbedtls exception is translated in one function,
+  ``_translated`` (which the connection reaches through ``_failure``, where a fatal
+  error also marks it dead); messages carry Mbed TLS error codes and the library's
+  text, never key material or data.
 * **Validation.** Mbed TLS checks the chain, the dates and DNS names, but it cannot
   check IP addresses (and would send them as SNI), and it falls back to the subject's
   CN. Handshake messages travel in the clear in TLS 1.2, so the peer's certificate
@@ -43,7 +64,10 @@ pump in ``_socket.py``.
   chain is examined to say *why*. Mbed TLS parses the peer's certificates before it
   verifies them and refuses what it cannot parse with an X.509 error (a critical
   extension it does not implement, a malformed extension): that is a certificate
-  failure too, whose reason names the certificate and the unsupported extension.
+  failure too, whose reason names the certificate and the unsupported extension. The
+  validation policy (``ChainPolicy``) checks that chain when the handshake completes;
+  reads and writes run the handshake first, and ``receive_from_network`` feeds the
+  library directly only after it, so no application data passes before the check.
 * **Library gaps that fail closed.** Mbed TLS 2.28 has no name-constraints support: it
   cannot parse the (critical) nameConstraints extension, so a chain with a
   name-constrained intermediate is refused even where the constraints permit the name.
@@ -61,7 +85,7 @@ import ipaddress
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from mbedtls import __version__ as _BINDING_VERSION
 from mbedtls import exceptions as _mexc
@@ -112,6 +136,7 @@ _IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _MAX_STEPS = 1000  # handshake steps per call before we call it a library bug
 _SNIFF_LIMIT = 1 << 20  # handshake bytes inspected at most
+_READ_SIZE = 4 * RECORD  # read(amt) decrypts at most this much per call
 # More than any output ring holds (32 KiB in 2.10.1): peek_outgoing() returns what is there.
 _ALL_OUTPUT = 1 << 30
 _OVER: Any = _mtls.HandshakeStep.HANDSHAKE_OVER  # a HandshakeStep (the stub says int)
@@ -177,42 +202,52 @@ def _describe(exc: BaseException) -> str:
     return f"mbedTLS error 0x{abs(err):04X}: {msg}" if isinstance(err, int) else msg
 
 
-@contextlib.contextmanager
-def _translate(
+def _translated(
+    exc: BaseException,
     verify_reason: Callable[[int, str], str] | None = None,
     alert: Callable[[], str | None] | None = None,
-) -> Iterator[None]:
-    """Turn python-mbedtls exceptions into tls_adapter's, chaining the original.
+) -> TLSError:
+    """The tls_adapter exception for the python-mbedtls exception *exc*, chained to it.
 
+    The one place library errors are translated; callers ``raise`` the result.
     *verify_reason* (given inside a connection) explains a certificate failure from the
     error code and the library's text; *alert* names a fatal alert the peer sent (when
-    it could be seen).
+    it could be seen). Messages carry error codes and the library's text, never data.
     """
-    try:
-        yield
-    except _mtls.WantReadError as e:
-        raise WantReadError("Mbed TLS needs more data from the network") from e
-    except _mtls.WantWriteError as e:
-        raise WantWriteError("Mbed TLS must send buffered data first") from e
-    except _mtls.RaggedEOF as e:
-        raise RaggedEOF("the peer closed the connection without a TLS close_notify") from e
-    except _mexc.TLSError as e:
-        code = _code(e)
+    error: TLSError
+    if isinstance(exc, _mtls.WantReadError):
+        error = WantReadError("Mbed TLS needs more data from the network")
+    elif isinstance(exc, _mtls.WantWriteError):
+        error = WantWriteError("Mbed TLS must send buffered data first")
+    elif isinstance(exc, _mtls.RaggedEOF):
+        error = RaggedEOF("the peer closed the connection without a TLS close_notify")
+    elif isinstance(exc, _mexc.TLSError):
+        code = _code(exc)
+        seen = alert() if code == _E_FATAL_ALERT and alert is not None else None
         if verify_reason is not None and (
             code in (_E_VERIFY, _E_BAD_CERTIFICATE) or code in _E_X509_PARSE
         ):
-            raise CertificateValidationError(verify_reason(code, _library_text(e))) from e
-        if code == _E_FATAL_ALERT and alert is not None:
-            seen = alert()
-            if seen:
-                raise TLSError(f"the peer aborted the handshake with a fatal alert: {seen}") from e
-        if code == _E_NO_CLIENT_CERT:
-            raise TLSError("the peer did not return a certificate (one is required)") from e
-        if code == _E_CLOSE_NOTIFY:
-            raise TLSError("the peer closed the connection during the handshake") from e
-        raise TLSError(_describe(e)) from e
-    except BufferError as e:  # pragma: no cover - our feeding never overfills the ring
-        raise TLSError(f"python-mbedtls buffer error: {e}") from e
+            error = CertificateValidationError(verify_reason(code, _library_text(exc)))
+        elif seen:
+            error = TLSError(f"the peer aborted the handshake with a fatal alert: {seen}")
+        elif code == _E_NO_CLIENT_CERT:
+            error = TLSError("the peer did not return a certificate (one is required)")
+        elif code == _E_CLOSE_NOTIFY:
+            error = TLSError("the peer closed the connection during the handshake")
+        else:
+            error = TLSError(_describe(exc))
+    elif isinstance(exc, BufferError):  # pragma: no cover - our feeding never overfills
+        error = TLSError(f"python-mbedtls buffer error: {exc}")
+    else:  # pragma: no cover - callers pass only the exceptions above
+        raise TypeError(f"not a python-mbedtls error: {exc!r}")
+    error.__cause__ = exc  # what ``raise error from exc`` would do
+    error.__suppress_context__ = True
+    return error
+
+
+#: What python-mbedtls raises: its TLS errors (the Want* and RaggedEOF among them) and,
+#: from its ring buffers, BufferError.
+_LIBRARY_ERRORS = (_mexc.TLSError, BufferError)
 
 
 # -- building the native configuration --------------------------------------------------
@@ -771,7 +806,7 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
     _record_left: int
     _outgoing: bytearray
     _plain: bytearray
-    _scratch: bytearray
+    _scratch_view: memoryview
     _sniffer: _Sniffer
     _eof: bool
     _done: bool
@@ -801,16 +836,18 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
         self._context = context
         self._native = native
         self._name = name
-        with _translate():
+        try:
             if isinstance(native.context, _mtls.ClientContext):
                 self._mb = native.context.wrap_buffers(native_name)
             else:
                 self._mb = native.context.wrap_buffers()
+        except _LIBRARY_ERRORS as e:
+            raise _translated(e) from e
         self._incoming = bytearray()  # ciphertext not yet handed to Mbed TLS
         self._record_left = 0  # bytes of the current record still to hand over
         self._outgoing = bytearray()  # ciphertext taken out of Mbed TLS, not yet sent
         self._plain = bytearray()  # decrypted data not yet read
-        self._scratch = bytearray(RECORD)
+        self._scratch_view = memoryview(bytearray(RECORD))  # small reads decrypt here
         self._sniffer = _Sniffer()
         self._eof = False
         self._done = False
@@ -841,47 +878,75 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
             self._mb.consume_outgoing(len(produced))
 
     def _feed(self) -> bool:
-        """Hand Mbed TLS the next record (or the rest of it); ``False`` if nothing moved."""
+        """Hand Mbed TLS what it may have of ``_incoming``; ``False`` if nothing moved."""
         incoming = self._incoming
         if not incoming:
             return False
-        if self._record_left == 0:
-            if mbedtls_input_unread(self._mb) or len(incoming) < 5:
-                return False
-            if incoming[0] == 21 and self._done and not self._close_sent:
-                # An alert after the handshake: close_notify or fatal. Mbed TLS resets
-                # the session once it reads it, so answer with our close_notify now.
-                self._close_sent = True
-                with self._guard():
-                    self._mb.shutdown()
-            self._record_left = 5 + int.from_bytes(incoming[3:5], "big")
-        room = mbedtls_input_room(self._mb)
-        n = min(self._record_left, len(incoming), room)
-        if n <= 0:
-            return False
-        self._mb.receive_from_network(bytes(incoming[:n]))
-        del incoming[:n]
-        self._record_left -= n
-        return True
+        with memoryview(incoming) as view:
+            taken = self._feed_from(view)
+        del incoming[:taken]  # bytearray drops its front in O(1)
+        return bool(taken)
 
-    @contextlib.contextmanager
-    def _guard(self) -> Iterator[None]:
-        """Translate errors; a fatal one kills the connection (Mbed TLS reset it)."""
-        try:
-            with _translate(self._verify_reason, self._sniffer.alert_text):
-                yield
-        except (WantReadError, WantWriteError):
-            raise
-        except TLSError as e:
-            self._fail(e)
-        finally:
-            self._drain()
+    def _feed_from(self, data: memoryview) -> int:
+        """Hand Mbed TLS a prefix of *data* (ciphertext in order); how many bytes it took.
+
+        As many records as its input ring has room for, whole or cut anywhere, except
+        that an alert record is handed over only once Mbed TLS has read everything
+        before it: after the handshake our close_notify is queued first (see the module
+        docs). A record header is looked at only once all five bytes are here.
+        """
+        mb = self._mb
+        room = mbedtls_input_room(mb)
+        size = len(data)
+        left = self._record_left
+        end = 0
+        while end < size and end < room:
+            if left == 0:
+                if size - end < 5:
+                    break
+                if data[end] == 21:
+                    if end or mbedtls_input_unread(mb):
+                        break
+                    if self._done and not self._close_sent:
+                        # An alert after the handshake: close_notify or fatal. Mbed TLS
+                        # resets the session once it reads it, so answer first.
+                        self._close_sent = True
+                        try:
+                            mb.shutdown()
+                        except _LIBRARY_ERRORS as e:
+                            raise self._failure(e) from e
+                        self._drain()
+                left = 5 + int.from_bytes(data[end + 3 : end + 5], "big")
+            n = min(left, size - end, room - end)
+            end += n
+            left -= n
+        if end:
+            mb.receive_from_network(data[:end])  # copies into its ring
+            self._record_left = left
+        return end
+
+    def _failure(self, exc: BaseException) -> TLSError:
+        """The translated *exc*; unless it only means "wait", the connection is dead.
+
+        Mbed TLS resets a session after a fatal error (its next call would start a new
+        handshake), so a dead connection never calls it again. Callers ``raise`` the
+        result.
+        """
+        self._drain()  # a fatal alert Mbed TLS queued still goes out
+        error = _translated(exc, self._verify_reason, self._sniffer.alert_text)
+        if not isinstance(error, (WantReadError, WantWriteError)):
+            self._mark_dead(error)
+        return error
 
     def _check_alive(self) -> None:
         if self._dead is not None:
             raise TLSError(f"the connection failed earlier: {self._dead}") from self._dead
 
-    def _fail(self, error: TLSError) -> None:
+    def _fail(self, error: TLSError) -> NoReturn:
+        self._mark_dead(error)
+        raise error
+
+    def _mark_dead(self, error: TLSError) -> None:
         policy, chain = self._context._policy, self._sniffer.chain
         if (
             isinstance(error, CertificateValidationError)
@@ -898,7 +963,6 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
             except Exception:  # best effort: the failure stands, without a code
                 error.verify_code = None
         self._dead = error
-        raise error
 
     # -- validation Mbed TLS does not do ------------------------------------------------
     def _verify_reason(self, code: int, text: str) -> str:
@@ -1034,77 +1098,126 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
             if self._swap_name:
                 self._swap_hostname()
             try:
-                # WantWriteError means "output is waiting": the step progressed, and
-                # _guard drains that output.
-                with self._guard(), contextlib.suppress(_mtls.WantWriteError):
-                    mb.do_handshake()
-            except WantReadError:
+                mb.do_handshake()
+            except _mtls.WantWriteError:
+                pass  # "output is waiting": the step progressed; drained below
+            except _mtls.WantReadError:
+                self._drain()
                 if self._feed():
                     continue
                 if self._eof:
                     self._fail(RaggedEOF("the peer closed the connection during the handshake"))
-                raise
+                raise WantReadError("Mbed TLS needs more data from the network") from None
+            except _LIBRARY_ERRORS as e:
+                raise self._failure(e) from e
+            self._drain()
             self._after_step()
         self._fail(TLSError("the Mbed TLS handshake made no progress"))
 
-    def _pull(self, want: int) -> None:
-        """Decrypt records until *want* bytes are buffered or nothing more is possible."""
-        while len(self._plain) < want and not self._peer_closed:
-            try:
-                with self._guard():
-                    try:
-                        n = self._mb.readinto(self._scratch, RECORD)
-                    except _mexc.TLSError as e:
-                        if _code(e) != _E_CLOSE_NOTIFY or isinstance(
-                            e, (_mtls.WantReadError, _mtls.WantWriteError, _mtls.RaggedEOF)
-                        ):
-                            raise
-                        n = -1
-            except WantReadError:
-                if self._feed():
-                    continue
-                if self._plain:
-                    return
-                if self._eof:
-                    raise RaggedEOF(
-                        "the peer closed the connection without a TLS close_notify"
-                    ) from None
-                raise
-            if n < 0:
-                self._peer_closed = True  # the session is reset: never call Mbed TLS again
-                self._incoming.clear()
-                return
-            self._plain += self._scratch[:n]
+    def _record_into(self, target: memoryview) -> int:
+        """Decrypt the next record into *target*, which has room for a whole one.
 
-    def _read_ready(self, amt: int) -> int:
-        self._check_alive()
-        if not self._done:
-            self._do_handshake()
-        if not self._plain:
-            self._pull(max(amt, 1))
-        return min(amt, len(self._plain))
+        Returns its length (> 0); 0 if it was the peer's close_notify (the library has
+        reset the session: ``_peer_closed``); -1 if Mbed TLS needs input not here yet.
+        """
+        mb = self._mb
+        while True:
+            # Mbed TLS holds no input beyond its ring but the unread rest of a record:
+            # with the ring empty and nothing to feed, it could only say WantReadError.
+            if not mbedtls_input_unread(mb) and not self._feed():
+                return -1
+            try:
+                return int(mb.readinto(target, RECORD))
+            except _mtls.WantReadError:
+                if not self._feed():
+                    return -1
+            except (_mtls.WantWriteError, _mtls.RaggedEOF) as e:  # pragma: no cover
+                raise self._failure(e) from e
+            except _LIBRARY_ERRORS as e:
+                if _code(e) != _E_CLOSE_NOTIFY:
+                    raise self._failure(e) from e
+                self._peer_closed = True  # never call Mbed TLS again
+                self._incoming.clear()
+                return 0
+
+    def _fill(self, view: memoryview, room: int) -> int:
+        """Decrypted bytes into ``view[:room]`` (``room`` > 0): how many; 0 after close_notify.
+
+        The hot path. Leftover plaintext comes first, alone. Otherwise whole records go
+        straight into *view* while a whole record still fits, as many as the input
+        already holds; a smaller *room* takes one record through ``_scratch`` and keeps
+        the rest in ``_plain`` (Mbed TLS itself never keeps plaintext back, so
+        ``pending()`` is exact). A fatal error after some bytes were decrypted returns
+        those bytes; the next call reports it.
+
+        :raises WantReadError: nothing decrypted and more input is needed.
+        :raises RaggedEOF: nothing decrypted and the transport is at EOF.
+        """
+        plain = self._plain
+        if plain:
+            n = min(room, len(plain))
+            view[:n] = plain[:n]
+            del plain[:n]
+            return n
+        if self._peer_closed:
+            return 0
+        filled = 0
+        try:
+            if room < RECORD:
+                n = self._record_into(self._scratch_view)
+                if n > 0:
+                    filled = min(n, room)
+                    view[:filled] = self._scratch_view[:filled]
+                    plain += self._scratch_view[filled:n]
+            else:
+                while room - filled >= RECORD:
+                    n = self._record_into(view[filled:room])
+                    if n <= 0:
+                        break
+                    filled += n
+        except TLSError:
+            if filled:
+                return filled  # authenticated data first; the connection is marked dead
+            raise
+        if filled or self._peer_closed:
+            return filled
+        if self._eof:
+            raise RaggedEOF("the peer closed the connection without a TLS close_notify")
+        raise WantReadError("Mbed TLS needs more data from the network")
 
     def read(self, amt: int) -> bytes:
         """Up to *amt* decrypted bytes; ``b""`` after the peer's close_notify."""
         if amt <= 0:
             return b""
+        buf = bytearray(min(amt, _READ_SIZE))
         with self._lock:
-            n = self._read_ready(amt)
-            data = bytes(self._plain[:n])
-            del self._plain[:n]
-            return data
+            self._check_alive()
+            if not self._done:
+                self._do_handshake()
+            try:
+                n = self._fill(memoryview(buf), len(buf))
+            finally:
+                self._drain()  # an alert Mbed TLS queued while reading
+        del buf[n:]
+        return bytes(buf)
 
     def readinto(self, buffer: Buffer, amt: int) -> int:
-        """Like :meth:`read`, into *buffer*; 0 after the peer's close_notify."""
+        """Like :meth:`read`, into *buffer* (records are decrypted straight into it);
+        0 after the peer's close_notify."""
         view = memoryview(buffer).cast("B")
-        amt = min(amt, view.nbytes) if amt > 0 else view.nbytes
-        if amt <= 0:
+        if view.readonly:
+            raise TypeError("readinto() needs a writable buffer")
+        room = view.nbytes if amt <= 0 or amt > view.nbytes else amt
+        if room <= 0:
             return 0
         with self._lock:
-            n = self._read_ready(amt)
-            view[:n] = self._plain[:n]
-            del self._plain[:n]
-            return n
+            self._check_alive()
+            if not self._done:
+                self._do_handshake()
+            try:
+                return self._fill(view, room)
+            finally:
+                self._drain()  # an alert Mbed TLS queued while reading
 
     def write(self, buf: Buffer) -> int:
         """Encrypt *buf* in 16 KiB records; takes nothing while 256 KiB are unsent."""
@@ -1118,16 +1231,20 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
             if not view.nbytes:
                 return 0
             limit = len(self._admit(view))
+            mb = self._mb
             taken = 0
             while taken < limit:
-                chunk = bytes(view[taken : taken + min(RECORD, limit - taken)])
+                chunk = view[taken : taken + min(RECORD, limit - taken)]
                 try:
-                    with self._guard():
-                        self._mb.write(chunk)
-                except (WantReadError, WantWriteError):  # pragma: no cover - ring drained
+                    mb.write(chunk)  # the output ring was drained: one record fits
+                except (_mtls.WantReadError, _mtls.WantWriteError) as e:  # pragma: no cover
+                    self._drain()
                     if taken:
                         break
-                    raise
+                    raise self._failure(e) from e
+                except _LIBRARY_ERRORS as e:
+                    raise self._failure(e) from e
+                self._drain()
                 taken += len(chunk)
             return taken
 
@@ -1138,13 +1255,22 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
             if not self._close_sent:
                 self._close_sent = True
                 if self._done and not self._peer_closed:
-                    with self._guard():
+                    try:
                         self._mb.shutdown()
+                    except _LIBRARY_ERRORS as e:
+                        raise self._failure(e) from e
+                    self._drain()
             if self._peer_closed or not self._done:
                 return
-            self._pull(len(self._plain) + 1)
-            if not self._peer_closed:
-                raise WantReadError("waiting for the peer's close_notify")
+            # Keep what is decrypted on the way to the peer's close_notify for read().
+            while not self._peer_closed:
+                n = self._record_into(self._scratch_view)
+                self._drain()
+                if n < 0:
+                    if self._eof:
+                        raise RaggedEOF("the peer closed the connection without a TLS close_notify")
+                    raise WantReadError("waiting for the peer's close_notify")
+                self._plain += self._scratch_view[:n]
 
     def receive_from_network(self, data: Buffer) -> None:
         """Feed ciphertext from the network; ``b""`` signals transport EOF."""
@@ -1155,20 +1281,23 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
         with self._lock:
             if self._peer_closed:
                 return
-            self._incoming += view
             if self._sniffer.active:
                 self._sniffer.feed(view)
+            if self._done and not self._incoming and self._dead is None:
+                # Into Mbed TLS's ring at once (the caller may reuse *data*): what does
+                # not fit waits in _incoming.
+                view = view[self._feed_from(view) :]
+            self._incoming += view
 
     def peek_outgoing(self, amt: int) -> bytes:
         """Up to *amt* bytes waiting to be sent, without removing them."""
         with self._lock:
-            self._drain()
-            return bytes(self._outgoing[: max(amt, 0)])
+            out = self._outgoing
+            return bytes(out) if amt >= len(out) else bytes(out[: max(amt, 0)])
 
     def consume_outgoing(self, amt: int) -> None:
         """Drop *amt* sent bytes from the front of the outgoing data."""
         with self._lock:
-            self._drain()
             del self._outgoing[: max(amt, 0)]
 
     def incoming_bytes_buffered(self) -> int:
@@ -1176,8 +1305,8 @@ class MbedTLSBuffer(BufferBase[MbedTLSClientContext | MbedTLSServerContext]):
         return len(self._incoming) + mbedtls_input_unread(self._mb)
 
     def outgoing_bytes_buffered(self) -> int:
-        """Ciphertext waiting to be sent."""
-        return len(self._outgoing) + len(self._mb.peek_outgoing(_ALL_OUTPUT))
+        """Ciphertext waiting to be sent (Mbed TLS's own ring is always drained)."""
+        return len(self._outgoing)
 
     def cipher(self) -> CipherSuite | int | None:
         """The negotiated cipher suite, or ``None`` before the handshake."""

@@ -91,7 +91,6 @@ class _OpenSSLFlavour(_engine.Flavour):
     )
     clamp_versions = False
     native_socket = True
-    read_into = True
 
     def os_verifies(self, store: TrustStore) -> bool:
         """On macOS and Windows the OS verifies the system store (via truststore)."""

@@ -73,6 +73,7 @@ from ._compat import (
     expect_peer_name,
     incoming_bio_pending,
     legacy_tls13_setter,
+    outgoing_bio_probe,
     set_context_verify_flags,
     set_servername_hook,
     verify_reason,
@@ -436,6 +437,7 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
     """A TLS connection over memory buffers: an ``OpenSSL.SSL.Connection`` with memory BIOs."""
 
     _conn: SSL.Connection
+    _outgoing_pending: Callable[[], int]
     _name: ServerName | None
     _staged: bytearray
     _established: bool
@@ -469,6 +471,7 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
                 _expect_peer_name(conn, name)
         conn.set_app_data(weakref.ref(self))
         self._conn = conn
+        self._outgoing_pending = outgoing_bio_probe(conn)
         return self
 
     def _verify_failure(self, text: str) -> str | None:
@@ -520,8 +523,11 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
         if self._unchecked:  # an implicit handshake would skip the policy's two rules
             self.do_handshake()
         try:
-            with _translate(self):
+            try:  # the hot path: no context manager unless something went wrong
                 data = self._conn.recv(amt)
+            except SSL.Error:
+                with _translate(self):
+                    raise
         except TLSError as e:
             if isinstance(e.__cause__, SSL.ZeroReturnError):
                 return b""
@@ -531,7 +537,9 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
 
     def readinto(self, buffer: Buffer, amt: int) -> int:
         """Like :meth:`read`, into *buffer*; 0 after the peer's close_notify."""
-        view = memoryview(buffer).cast("B")
+        view = memoryview(buffer)
+        if view.ndim != 1 or view.itemsize != 1:
+            view = view.cast("B")
         if amt is None or amt < 0:
             amt = view.nbytes
         amt = min(amt, view.nbytes)
@@ -540,14 +548,38 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
         if self._unchecked:
             self.do_handshake()
         try:
-            with _translate(self):
+            try:  # the hot path: no context manager unless something went wrong
                 count = self._conn.recv_into(view, amt)
+            except SSL.Error:
+                with _translate(self):
+                    raise
         except TLSError as e:
             if isinstance(e.__cause__, SSL.ZeroReturnError):
                 return 0
             raise
         self._established = True
         return count
+
+    def _readinto_nowait(self, view: memoryview, amt: int) -> int:
+        """:meth:`readinto`, but -1 where it would raise :class:`WantReadError`."""
+        if self._unchecked or amt <= 0 or view.ndim != 1 or view.itemsize != 1:
+            return super()._readinto_nowait(view, amt)
+        try:
+            count: int = self._conn.recv_into(view, min(amt, view.nbytes))
+        except SSL.WantReadError:
+            return -1
+        except SSL.Error as e:
+            exc = e
+        else:
+            self._established = True
+            return count
+        try:  # what readinto makes of it, without reading again
+            with _translate(self):
+                raise exc
+        except TLSError as e:
+            if isinstance(e.__cause__, SSL.ZeroReturnError):
+                return 0
+            raise
 
     def write(self, buf: Buffer) -> int:
         """Encrypt *buf*; raises :class:`WantWriteError` while 256 KiB of output is unsent."""
@@ -582,6 +614,8 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
 
     def _stage(self) -> None:
         """Move OpenSSL's outgoing ciphertext into ``_staged`` (public ``bio_read``)."""
+        if not self._outgoing_pending():
+            return
         while True:
             try:
                 self._staged += self._conn.bio_read(_STAGE_CHUNK)
@@ -594,8 +628,7 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
 
     def outgoing_bytes_buffered(self) -> int:
         """Ciphertext waiting to be sent."""
-        self._stage()
-        return len(self._staged)
+        return len(self._staged) + self._outgoing_pending()
 
     def cipher(self) -> CipherSuite | int | None:
         """The negotiated cipher suite, or ``None`` before the handshake."""

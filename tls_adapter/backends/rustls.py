@@ -2,7 +2,9 @@
 
 ``rtls`` gives rustls an ``ssl``-module shape, so this backend is the shared engine
 (``_sslmodule.py``) plus the quirks below. Buffers are ``rtls`` ``SSLObject``s over
-``ssl.MemoryBIO``; sockets go through the generic pump.
+``ssl.MemoryBIO``; sockets go through the generic pump (rtls's own ``TLSSocket``
+reads ahead past the records a read needs and never reports the peer's
+``close_notify``: see the capability notes).
 
 What rtls cannot do, and how this backend deals with it:
 
@@ -288,6 +290,11 @@ def _capabilities() -> Capabilities:
         "so no SNI is sent and the chain is still validated",
         "the peer's close_notify is read from the rustls connection inside rtls "
         "(rtls does not report it); write() may accept only part of the data",
+        "sockets use the generic pump, not rtls's own TLSSocket: that reads 64 KiB ahead "
+        "and never reports the peer's close_notify, so a pooled connection the server "
+        "has closed still looks alive to urllib3 and a body that ends at connection "
+        "close never ends; its non-blocking send() and close() busy-loop and unwrap() "
+        "returns a socket with TLS records still unread",
     ]
     if not _FLAVOUR.clean_close:  # pragma: no cover - an rtls without the connection API
         notes.append(

@@ -28,8 +28,11 @@ How the configuration maps onto wolfSSL:
   too). A range that holds neither is refused; a range that also holds older versions is
   narrowed to these.
 * **Ciphers** map one-to-one onto wolfSSL's suite names (``wolfSSL_CTX_set_cipher_list``),
-  TLS 1.3 suites included. Suites wolfSSL does not know are not offered; a version left
-  without any suite is switched off, and a configuration left without any is refused.
+  TLS 1.3 suites included, in the configured order. Suites wolfSSL does not know are not
+  offered; a version left without any suite is switched off, and a configuration left
+  without any is refused. Without a configured list a client offers the default one with
+  ChaCha20-Poly1305 first when this wolfSSL has no AES-NI code (Debian's has none; its
+  software AES-GCM costs about twice its ChaCha20-Poly1305), see :func:`default_ciphers`.
 * **ALPN** protocols are handed to wolfSSL as one comma-separated string, so a protocol
   containing ``,`` or NUL is refused.
 * **Client certificates.** A server with a ``trust_store`` requires and verifies one.
@@ -58,7 +61,13 @@ from . import _wolfssl_ffi as _ffi
 from ._ffi_buffer import FFIBuffer, FFIClientContext, FFIErrors, FFIServerContext
 from ._server import SNIDispatch, check_server_configuration, key_error, key_password
 
-__all__ = ["BACKEND", "WolfSSLBuffer", "WolfSSLClientContext", "WolfSSLServerContext"]
+__all__ = [
+    "BACKEND",
+    "WolfSSLBuffer",
+    "WolfSSLClientContext",
+    "WolfSSLServerContext",
+    "default_ciphers",
+]
 
 _NAME = "wolfssl"
 #: Our versions, lowest first, with wolfSSL's name for them.
@@ -97,10 +106,31 @@ def _version_range(config: TLSConfiguration) -> list[TLSVersion]:
     return versions
 
 
-def _configure_protocols(context: _ffi.Context, config: TLSConfiguration) -> None:
-    """Versions and cipher list, exactly as configured (minus suites wolfSSL lacks)."""
+def default_ciphers(*, server_side: bool) -> list[int]:
+    """The cipher list used when the configuration names none.
+
+    :data:`~tls_adapter._ciphers.DEFAULT_CIPHER_LIST`, except that a client whose wolfSSL
+    has no AES-NI code (:func:`~._wolfssl_ffi.has_aes_instructions`; Debian's has none)
+    moves the ChaCha20-Poly1305 suites ahead of the AES ones in each version's group, as
+    BoringSSL and Chrome do on CPUs without AES instructions: a server that honours the
+    client's order then picks the suite this wolfSSL decrypts about twice as fast.
+    """
+    suites = list(DEFAULT_CIPHER_LIST)
+    if not server_side and not _ffi.has_aes_instructions():
+        suites.sort(key=lambda s: (s.name.startswith("TLS_ECDHE"), "CHACHA20" not in s.name))
+    return [int(s) for s in suites]
+
+
+def _configure_protocols(
+    context: _ffi.Context, config: TLSConfiguration, *, server_side: bool
+) -> None:
+    """Versions and cipher list: a configured list exactly as given (minus suites wolfSSL
+    lacks), else :func:`default_ciphers`."""
     table = _ffi.cipher_suite_table()
-    requested = [int(c) for c in (config.ciphers or DEFAULT_CIPHER_LIST)]
+    if config.ciphers:
+        requested = [int(c) for c in config.ciphers]
+    else:
+        requested = default_ciphers(server_side=server_side)
     known = [table[c] for c in dict.fromkeys(requested) if c in table]
     versions = [
         v
@@ -198,7 +228,7 @@ class WolfSSLClientContext(FFIClientContext):
         self._alpn = _check_alpn(config)
         with _translate("create a wolfSSL context"):
             self._context = _ffi.Context(server_side=False)
-        _configure_protocols(self._context, config)
+        _configure_protocols(self._context, config, server_side=False)
         if config.validate_certificates:
             store = config.trust_store if config.trust_store is not None else TrustStore.system()
             _load_trust(self._context, store)
@@ -237,7 +267,7 @@ class WolfSSLServerContext(FFIServerContext):
         self._alpn = _check_alpn(config)
         with _translate("create a wolfSSL context"):
             self._context = _ffi.Context(server_side=True)
-        _configure_protocols(self._context, config)
+        _configure_protocols(self._context, config, server_side=True)
         if config.trust_store is not None:
             _load_trust(self._context, config.trust_store)
             self._context.verify_peer(require=True)
@@ -271,6 +301,9 @@ def _capabilities() -> Capabilities:
             "sockets are driven by the generic buffer pump",
             "TLS 1.2 and 1.3 only (Debian's wolfSSL 5.5.4 has no TLS 1.0; TLS 1.1 is left out too)",
             "ALPN protocols must not contain ',' or NUL (wolfSSL takes a comma-separated list)",
+            "without a configured cipher list, a client whose wolfSSL lacks AES-NI code "
+            "(Debian's) offers ChaCha20-Poly1305 first: there it decrypts at about 3.3 ms/MiB "
+            "against 7-8 ms/MiB for AES-GCM",
             "sni_callback can switch the certificate chain and client authentication; TLS "
             "versions, ciphers and ALPN keep their values",
             "a server needs a certificate_chain even with an sni_callback",
