@@ -52,6 +52,11 @@ the buffer and the raw socket, and turns "the buffer cannot progress" into waiti
 * Backpressure: ``send`` never lets more than ``_HIGH_WATER`` bytes of ciphertext pile
   up in the buffer; large ``sendall`` payloads are encrypted in slices.
 
+* :class:`DescriptorSocket` is the same loop for a library attached to the socket's
+  descriptor (it reads and writes the kernel itself): "fill" and "flush" only wait
+  for readability/writability, and a read is one library call, so a library that
+  reads a record at a time leaves what follows in the kernel as the pump does.
+
 * ``close()`` closes TCP without ``close_notify`` (like :mod:`ssl`); ``unwrap()``
   exchanges ``close_notify`` and hands back the raw socket. Not thread-safe: one
   thread at a time per socket, as with :mod:`ssl`.
@@ -79,7 +84,7 @@ if TYPE_CHECKING:
     # returns a BufferSocket), so this module must not import ``_api`` at run time.
     from ._api import ClientContext, ServerContext, TLSWrappedBuffer
 
-__all__ = ["BufferSocket"]
+__all__ = ["BufferSocket", "DescriptorSocket"]
 
 _T = TypeVar("_T")
 _RECORD_HEADER = 5
@@ -219,10 +224,13 @@ class BufferSocket(TLSWrappedSocket):
         self._readinto_nowait = getattr(buffer, "_readinto_nowait", None) or functools.partial(
             _readinto_nowait, buffer
         )
-        self._peek = bytearray(_PEEK_MAX)
-        self._peek_view = memoryview(self._peek)
+        self._init_transport()
         sock.setblocking(False)
         return self
+
+    def _init_transport(self) -> None:
+        self._peek = bytearray(_PEEK_MAX)
+        self._peek_view = memoryview(self._peek)
 
     # -- the pump -----------------------------------------------------------------------
     def _deadline(self) -> float | None:
@@ -276,6 +284,12 @@ class BufferSocket(TLSWrappedSocket):
         _discard(sock, self._peek, take)
         self._buffer.receive_from_network(view[:take])
 
+    def _make_room(self, deadline: float | None) -> None:
+        """After :class:`WantWriteError`: send what the buffer holds (the caller retries)."""
+        self._flush(deadline)
+        if self._timeout == 0.0 and self._buffer.outgoing_bytes_buffered():
+            raise WantWriteError("buffered TLS data could not be sent yet")
+
     def _alert_then_raise(self, exc: TLSError) -> None:
         """Best-effort flush of a pending alert before a fatal error propagates."""
         try:
@@ -309,9 +323,7 @@ class BufferSocket(TLSWrappedSocket):
                     raise WantWriteError("buffered TLS data could not be sent yet") from None
                 self._fill(deadline)
             except WantWriteError:
-                self._flush(deadline)
-                if self._timeout == 0.0 and self._buffer.outgoing_bytes_buffered():
-                    raise
+                self._make_room(deadline)
             except RaggedEOF:
                 raise
             except TLSError as exc:
@@ -435,3 +447,47 @@ class BufferSocket(TLSWrappedSocket):
     def gettimeout(self) -> float | None:
         """The current timeout."""
         return self._timeout
+
+
+class DescriptorSocket(BufferSocket):
+    """A :class:`TLSWrappedSocket` whose library reads and writes the descriptor itself.
+
+    For a backend whose library can be attached to the socket's file descriptor (its
+    buffer object then raises :class:`WantReadError`/:class:`WantWriteError` when the
+    non-blocking descriptor cannot progress, and holds no ciphertext of its own). The
+    operation loop, timeouts and errors are :class:`BufferSocket`'s; what differs:
+
+    * "fill" and "flush" only wait for the descriptor to become readable/writable: the
+      library moves the bytes, without a copy through Python;
+    * a read makes one library call, so the library takes from the kernel only the
+      record it is decrypting (libraries that read record by record, as OpenSSL and
+      GnuTLS do, leave a trailing ``close_notify`` in the kernel; each backend that uses
+      this class proves it with ``tests/test_pump_reads.py``).
+    """
+
+    def _init_transport(self) -> None:
+        pass
+
+    def _flush(self, deadline: float | None) -> None:
+        """Nothing is buffered here: the library writes to the descriptor itself."""
+
+    def _make_room(self, deadline: float | None) -> None:
+        """Wait until the descriptor can take more (the caller retries the operation)."""
+        if self._timeout == 0.0:
+            raise WantWriteError("the socket cannot take more data yet")
+        if not _wait(self._sock, False, deadline):
+            raise TimeoutError("The write operation timed out")
+
+    def _fill(self, deadline: float | None) -> None:
+        """Wait until the descriptor is readable (the caller retries the operation)."""
+        if self._timeout == 0.0:
+            raise WantReadError("the socket has no data yet")
+        if not _wait(self._sock, True, deadline):
+            raise TimeoutError("The read operation timed out")
+
+    def _drain_into(self, view: memoryview, amt: int) -> int:
+        """One library read: it decrypts at most the record it has to read."""
+        got = self._readinto_nowait(view, amt)
+        if got < 0:
+            raise WantReadError("more data from the network is needed")
+        return got

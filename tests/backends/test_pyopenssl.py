@@ -465,7 +465,12 @@ def test_native_context_is_shared_by_connections(pki: PKI, pyopenssl: tls_adapte
     first = client_ctx.wrap_buffers("localhost")
     second = client_ctx.wrap_buffers("127.0.0.1", check_hostname=False)
     assert first._conn.get_context() is second._conn.get_context()  # type: ignore[attr-defined]
-    assert pyopenssl.capabilities.native_socket is False
+    with socket.socket() as raw:
+        attached = client_ctx.wrap_socket(raw, "localhost")
+        conn = attached._buffer._conn  # type: ignore[attr-defined]
+        assert conn.get_context() is first._conn.get_context()  # type: ignore[attr-defined]
+        assert conn.fileno() == raw.fileno()  # OpenSSL reads and writes the descriptor
+    assert pyopenssl.capabilities.native_socket is True
 
 
 def test_pyopenssl_server_and_client_over_sockets(pki: PKI, pyopenssl: tls_adapter.Backend) -> None:
@@ -751,6 +756,28 @@ def test_backend_module_uses_no_private_pyopenssl_api() -> None:
         r"\._(from|into)_ssl\b",
         r"\._reverse_mapping\b",
         r"native\._context\b",
-        r"(?<!tls_adapter)\._(tlsext_\w+|verify_helper|app_data|socket)\b",
+        # (not our own modules: ``tls_adapter._socket``, ``from .._socket import``)
+        r"(?<!tls_adapter)(?<!from \.)\._(tlsext_\w+|verify_helper|app_data|socket)\b",
     ):
         assert not re.search(pattern, source), pattern
+
+
+def test_socket_reset_by_peer_is_an_oserror(pki: PKI, pyopenssl: tls_adapter.Backend) -> None:
+    """On a descriptor, OpenSSL's failing recv reports errno: the caller sees
+    ConnectionResetError, as with ssl (not a TLS error, not a ragged EOF)."""
+    import struct
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        raw = socket.create_connection(listener.getsockname(), timeout=5)
+        peer, _ = listener.accept()
+        with raw, peer:
+            tls = pyopenssl.client_context(client_config(pki)).wrap_socket(raw, "localhost")
+            tls.settimeout(0)
+            with pytest.raises(WantReadError):
+                tls.do_handshake()  # the ClientHello is sent
+            assert peer.recv(1) == b"\x16"
+            peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            peer.close()  # with SO_LINGER 0: an RST
+            tls.settimeout(5)
+            with pytest.raises(ConnectionResetError):
+                tls.do_handshake()

@@ -1,9 +1,13 @@
 """The pyOpenSSL backend: the OpenSSL bundled with ``cryptography``, through ``OpenSSL.SSL``.
 
 Each context builds one native :class:`OpenSSL.SSL.Context` in its constructor and
-every connection shares it. Connections always run over memory BIOs
-(``Connection(ctx, None)``); sockets are driven by the generic pump in
-``tls_adapter._socket`` (pyOpenSSL's own socket mode cannot honour socket timeouts).
+every connection shares it. Buffers run over memory BIOs (``Connection(ctx, None)``).
+Sockets are native: the connection is attached to the socket's descriptor
+(``Connection(ctx, sock)``, OpenSSL's own ``recv``/``send``) and driven by
+``tls_adapter._socket.DescriptorSocket``, which keeps the descriptor non-blocking and
+applies the timeout by waiting (pyOpenSSL's own socket mode would block without one).
+OpenSSL reads a record at a time, so what the peer sent after the records a read
+needed (a ``close_notify`` after a response) stays in the kernel.
 
 What pyOpenSSL leaves to the caller, this backend does itself:
 
@@ -32,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import socket as _socket
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -43,7 +48,7 @@ from cryptography.hazmat.primitives import serialization
 from OpenSSL import SSL, crypto
 from OpenSSL.version import __version__ as _PYOPENSSL_VERSION
 
-from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer
+from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer, TLSWrappedSocket
 from .._ciphers import (
     DEFAULT_CIPHER_LIST,
     TLS13_CIPHER_SUITES,
@@ -63,6 +68,7 @@ from .._errors import (
     WantWriteError,
 )
 from .._policy import SecurityLevelGaps
+from .._socket import DescriptorSocket
 from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore, pem_blocks
 from . import Capabilities, _capability_row, _make_backend
@@ -137,7 +143,11 @@ def _translate(owner: PyOpenSSLBuffer | None = None) -> Iterator[None]:
     except SSL.ZeroReturnError as e:
         raise TLSError("the TLS connection has been closed") from e
     except SSL.SysCallError as e:
-        # Over memory BIOs the only "system call" failure is the transport EOF.
+        # Over memory BIOs the only "system call" failure is the transport EOF; on a
+        # descriptor, a failing recv/send reports its errno (what ssl raises then).
+        code = e.args[0] if e.args and isinstance(e.args[0], int) else -1
+        if code > 0:
+            raise OSError(code, os.strerror(code)) from e
         raise RaggedEOF("the peer closed the connection without a TLS close_notify") from e
     except SSL.Error as e:
         text = _error_text(e)
@@ -371,6 +381,19 @@ class PyOpenSSLClientContext(ClientContext):
         name = ServerName(server_hostname, check_hostname)
         return PyOpenSSLBuffer._create(self, self._native, name)
 
+    def wrap_socket(
+        self,
+        socket: _socket.socket,
+        server_hostname: str | None,
+        *,
+        check_hostname: bool = True,
+    ) -> TLSWrappedSocket:
+        """Wrap a connected socket: OpenSSL reads and writes its descriptor itself."""
+        name = ServerName(server_hostname, check_hostname)
+        return DescriptorSocket._create(
+            socket, PyOpenSSLBuffer._create(self, self._native, name, socket)
+        )
+
 
 class PyOpenSSLServerContext(ServerContext):
     """A server context whose native :class:`OpenSSL.SSL.Context` is built once, here.
@@ -420,6 +443,12 @@ class PyOpenSSLServerContext(ServerContext):
         """A new in-memory server connection over pyOpenSSL memory BIOs."""
         return PyOpenSSLBuffer._create(self, self._native, None)
 
+    def wrap_socket(self, socket: _socket.socket) -> TLSWrappedSocket:
+        """Wrap an accepted socket: OpenSSL reads and writes its descriptor itself."""
+        return DescriptorSocket._create(
+            socket, PyOpenSSLBuffer._create(self, self._native, None, socket)
+        )
+
 
 def _switch(conn: SSL.Connection, derived: PyOpenSSLServerContext) -> None:
     """Move *conn* to *derived*'s native context (chain, ALPN, trust) and verify mode."""
@@ -428,6 +457,11 @@ def _switch(conn: SSL.Connection, derived: PyOpenSSLServerContext) -> None:
 
 
 # -- connections ------------------------------------------------------------------------
+def _nothing() -> int:
+    """No ciphertext waits in Python: a connection on a descriptor writes it itself."""
+    return 0
+
+
 #: OpenSSL enforces the validation policy but for two rules; see ``_policy``.
 _GAPS = SecurityLevelGaps()
 _STAGE_CHUNK = 65536  # bytes per bio_read() while draining OpenSSL's outgoing BIO
@@ -438,6 +472,7 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
 
     _conn: SSL.Connection
     _outgoing_pending: Callable[[], int]
+    _on_descriptor: bool
     _name: ServerName | None
     _staged: bytearray
     _established: bool
@@ -451,7 +486,9 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
         context: PyOpenSSLClientContext | PyOpenSSLServerContext,
         native: SSL.Context,
         name: ServerName | None,
+        sock: _socket.socket | None = None,
     ) -> PyOpenSSLBuffer:
+        """A connection over memory BIOs, or attached to *sock*'s descriptor."""
         self = object.__new__(cls)
         self._context = context
         self._name = name
@@ -460,7 +497,7 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
         self._callback_error = None
         self._unchecked = context._gaps is not None
         self._check_failure = None
-        conn = SSL.Connection(native, None)
+        conn = SSL.Connection(native, sock)
         if name is None:
             conn.set_accept_state()
         else:
@@ -471,7 +508,8 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
                 _expect_peer_name(conn, name)
         conn.set_app_data(weakref.ref(self))
         self._conn = conn
-        self._outgoing_pending = outgoing_bio_probe(conn)
+        self._outgoing_pending = _nothing if sock is not None else outgoing_bio_probe(conn)
+        self._on_descriptor = sock is not None
         return self
 
     def _verify_failure(self, text: str) -> str | None:
@@ -624,7 +662,7 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
 
     def incoming_bytes_buffered(self) -> int:
         """Ciphertext received but not yet processed."""
-        return incoming_bio_pending(self._conn)
+        return 0 if self._on_descriptor else incoming_bio_pending(self._conn)
 
     def outgoing_bytes_buffered(self) -> int:
         """Ciphertext waiting to be sent."""
@@ -679,7 +717,8 @@ def _capabilities() -> Capabilities:
     library = SSL.OpenSSL_version(SSL.OPENSSL_VERSION).decode("ascii", "replace")
     tls13_control = _SET_TLS13_SUITES is not None
     notes = [
-        "sockets are driven by the generic buffer pump (pyOpenSSL sockets ignore timeouts)",
+        "sockets are native: OpenSSL reads and writes the descriptor (non-blocking, "
+        "timeouts applied by tls_adapter)",
         "ALPN: a server with no protocol in common proceeds without ALPN",
         "sni_callback can switch the certificate chain, ALPN protocols and client "
         "authentication; TLS versions and ciphers keep their values",
@@ -699,6 +738,7 @@ def _capabilities() -> Capabilities:
             "SSL_CERT_DIR honoured), loaded per context"
         ),
         notes=tuple(notes),
+        native_socket=True,
     )
 
 
