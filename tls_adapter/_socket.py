@@ -361,7 +361,10 @@ class BufferSocket(TLSWrappedSocket):
         return self._buffer.getpeercert()
 
     def unwrap(self) -> _socket.socket:
-        """Exchange ``close_notify`` with the peer and return the plain socket."""
+        """Exchange ``close_notify`` with the peer and return the plain socket.
+
+        As with :mod:`ssl` (whose ``unwrap`` returns the same object), closing this
+        socket afterwards closes the plain one too."""
         self._want = _ALL
         self._starved = False
         self._run(self._buffer.shutdown)
@@ -459,10 +462,12 @@ class DescriptorSocket(BufferSocket):
 
     * "fill" and "flush" only wait for the descriptor to become readable/writable: the
       library moves the bytes, without a copy through Python;
-    * a read makes one library call, so the library takes from the kernel only the
-      record it is decrypting (libraries that read record by record, as OpenSSL and
-      GnuTLS do, leave a trailing ``close_notify`` in the kernel; each backend that uses
-      this class proves it with ``tests/test_pump_reads.py``).
+    * a read is one call of the buffer's ``_readinto_nowait``, which takes from the
+      kernel only the record it is decrypting, or more records only while it can tell
+      that whole records and more after them are waiting (the ctypes backends ask
+      ``FIONREAD``). Libraries that read record by record (OpenSSL, GnuTLS, wolfSSL)
+      so leave a trailing ``close_notify`` in the kernel; each backend that uses this
+      class proves it with ``tests/test_pump_reads.py``.
     """
 
     def _init_transport(self) -> None:
@@ -486,7 +491,7 @@ class DescriptorSocket(BufferSocket):
             raise TimeoutError("The read operation timed out")
 
     def _drain_into(self, view: memoryview, amt: int) -> int:
-        """One library read: it decrypts at most the record it has to read."""
+        """One buffer read (see the class docstring)."""
         got = self._readinto_nowait(view, amt)
         if got < 0:
             raise WantReadError("more data from the network is needed")

@@ -7,15 +7,28 @@ the records are OpenSSL's; whole flights of them are fed at once, as the socket 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import select
+import socket
 import ssl
+import struct
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 
 import pytest
 
 import tls_adapter
-from tls_adapter import CipherSuite, RaggedEOF, TLSConfiguration, WantReadError
+from tls_adapter import (
+    CipherSuite,
+    RaggedEOF,
+    TLSConfiguration,
+    WantReadError,
+    WantWriteError,
+)
+from tls_adapter._socket import DescriptorSocket
 from tls_adapter.backends import available_backends
 from tls_adapter.backends._ffi_buffer import FFIBuffer
 
@@ -288,3 +301,261 @@ def test_wolfssl_offers_the_default_order_and_an_explicit_list_as_given() -> Non
         backend.client_context(TLSConfiguration(ciphers=explicit)).wrap_buffers("localhost")
     )
     assert [c for c in offered if c in explicit] == [int(c) for c in explicit]
+
+
+# -- descriptor mode: the library reads and writes the socket itself --------------------
+class SocketPeer:
+    """A stdlib TLS server on a loopback socket running *handler* once, in a thread."""
+
+    def __init__(
+        self,
+        pki: PKI,
+        handler: Callable[[ssl.SSLSocket], object],
+        gate: threading.Event | None = None,
+    ) -> None:
+        self.gate = gate  # set: the server may start its handshake
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        pki.server.configure_cert(self.context)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.handler = handler
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        try:
+            raw, _ = self.listener.accept()
+            raw.settimeout(10)
+            if self.gate is not None:
+                self.gate.wait(10)
+            with self.context.wrap_socket(raw, server_side=True) as tls:
+                self.handler(tls)
+        except BaseException as e:  # reported by join()
+            self.error = e
+        finally:
+            self.done.set()
+
+    def join(self) -> None:
+        self.thread.join(10)
+        self.listener.close()
+        if self.error is not None:
+            raise self.error
+
+    def address(self) -> tuple[str, int]:
+        host, port = self.listener.getsockname()[:2]
+        return host, port
+
+
+def _client(name: str, pki: PKI, address: tuple[str, int]) -> tls_adapter.TLSWrappedSocket:
+    context = tls_adapter.get_backend(name).client_context(TLSConfiguration(trust_store=pki.trust))
+    return context.wrap_socket(socket.create_connection(address, timeout=10), "localhost")
+
+
+def _echo_once(tls: ssl.SSLSocket) -> None:
+    tls.sendall(tls.recv(1024))
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_wrap_socket_attaches_the_library_to_the_descriptor(name: str, pki: PKI) -> None:
+    backend = tls_adapter.get_backend(name)
+    assert backend.capabilities.native_socket
+    server = SocketPeer(pki, _echo_once)
+    with _client(name, pki, server.address()) as tls:
+        assert isinstance(tls, DescriptorSocket)
+        buffer = tls._buffer
+        assert isinstance(buffer, FFIBuffer)
+        tls.do_handshake()
+        tls.sendall(b"ping")
+        assert tls.recv(16) == b"ping"
+        # Nothing passes through Python: no ciphertext is ever buffered here, and the
+        # memory transport is refused.
+        assert buffer.outgoing_bytes_buffered() == 0
+        assert buffer.incoming_bytes_buffered() == 0
+        assert buffer.peek_outgoing(100) == b""
+        with pytest.raises(ValueError):
+            buffer.receive_from_network(b"\x17\x03\x03\x00\x01x")
+    server.join()
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_timeout_on_a_server_that_never_answers(name: str, pki: PKI) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))  # accepts (in the kernel), never speaks
+    try:
+        with _client(name, pki, listener.getsockname()) as tls:
+            tls.settimeout(0.2)
+            with pytest.raises(TimeoutError):
+                tls.do_handshake()
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_non_blocking_handshake_and_read_raise_want_read(name: str, pki: PKI) -> None:
+    answer, release = threading.Event(), threading.Event()
+
+    def handler(tls: ssl.SSLSocket) -> None:
+        release.wait(10)
+        tls.sendall(b"late")
+
+    server = SocketPeer(pki, handler, gate=answer)
+    with _client(name, pki, server.address()) as tls:
+        tls.setblocking(False)
+        with pytest.raises(WantReadError):
+            tls.do_handshake()  # the ClientHello went out; the server does not answer yet
+        answer.set()
+        for _ in range(200):  # finish it by polling, as an event loop would
+            try:
+                tls.do_handshake()
+                break
+            except WantReadError:
+                select.select([tls], [], [], 5)
+        assert tls.negotiated_tls_version() is not None
+        with pytest.raises(WantReadError):
+            tls.recv(10)
+        release.set()
+        select.select([tls], [], [], 5)
+        got = b""
+        while len(got) < 4:
+            try:
+                got += tls.recv(10)
+            except WantReadError:
+                select.select([tls], [], [], 5)
+        assert got == b"late"
+    server.join()
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_non_blocking_send_raises_want_write_and_resumes_intact(name: str, pki: PKI) -> None:
+    payload = os.urandom(8 << 20)  # far more than both kernel buffers hold
+    start = threading.Event()
+    received = bytearray()
+
+    def handler(tls: ssl.SSLSocket) -> None:
+        tls.do_handshake()
+        start.wait(30)
+        while len(received) < len(payload):
+            chunk = tls.recv(65536)
+            if not chunk:
+                break
+            received.extend(chunk)
+
+    server = SocketPeer(pki, handler)
+    with _client(name, pki, server.address()) as tls:
+        tls.do_handshake()
+        tls.setblocking(False)
+        view, sent, blocked = memoryview(payload), 0, False
+        while sent < len(payload):
+            try:
+                sent += tls.send(view[sent:])
+            except WantWriteError:
+                # Retry with the same data once there is room (the library holds the
+                # record it could not send yet).
+                blocked = True
+                start.set()
+                select.select([], [tls], [], 5)
+        assert blocked, "the server never stopped reading"
+        server.join()
+    assert received == payload
+
+
+@contextlib.contextmanager
+def _reset_by_peer(name: str, pki: PKI) -> Iterator[tls_adapter.TLSWrappedSocket]:
+    """A connected client whose server has reset the TCP connection (a RST: SO_LINGER 0,
+    no close_notify)."""
+
+    def handler(tls: ssl.SSLSocket) -> None:
+        tls.recv(1024)
+        tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    server = SocketPeer(pki, handler)
+    with _client(name, pki, server.address()) as tls:
+        tls.do_handshake()
+        tls.sendall(b"go")
+        assert server.done.wait(10)
+        server.join()
+        yield tls
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_connection_reset_raises_connection_reset_error(name: str, pki: PKI) -> None:
+    with _reset_by_peer(name, pki) as tls:
+        with pytest.raises(ConnectionResetError):
+            tls.recv(1024)
+        # The session is dead: every later operation raises again, without the library.
+        with pytest.raises(OSError):
+            tls.recv(1024)
+        with pytest.raises(OSError):
+            tls.sendall(b"x" * 65536)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_send_to_a_reset_connection_raises_os_error(name: str, pki: PKI) -> None:
+    with _reset_by_peer(name, pki) as tls, pytest.raises(OSError) as info:
+        for _ in range(64):
+            tls.sendall(b"x" * 65536)
+    assert info.value.errno in (errno.ECONNRESET, errno.EPIPE)
+    assert isinstance(info.value, (ConnectionResetError, BrokenPipeError))
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_eof_without_close_notify_is_ragged(name: str, pki: PKI) -> None:
+    def handler(tls: ssl.SSLSocket) -> None:
+        tls.sendall(tls.recv(1024))
+        # TCP FIN without close_notify
+        socket.socket(fileno=tls.detach()).close()
+
+    server = SocketPeer(pki, handler)
+    with _client(name, pki, server.address()) as tls:
+        tls.do_handshake()
+        tls.sendall(b"data")
+        assert tls.recv(16) == b"data"
+        server.join()
+        with pytest.raises(RaggedEOF):
+            tls.recv(16)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_unwrap_returns_a_usable_plain_socket(name: str, pki: PKI) -> None:
+    def handler(tls: ssl.SSLSocket) -> None:
+        assert tls.recv(1024) == b"bye"
+        plain = tls.unwrap()  # close_notify both ways
+        plain.sendall(b"plain text after TLS")
+        assert plain.recv(1024) == b"and back"
+
+    server = SocketPeer(pki, handler)
+    tls = _client(name, pki, server.address())
+    tls.do_handshake()
+    tls.sendall(b"bye")
+    plain = tls.unwrap()
+    try:
+        assert isinstance(plain, socket.socket)
+        assert plain.gettimeout() == 10
+        got = b""
+        while len(got) < len(b"plain text after TLS"):
+            chunk = plain.recv(1024)
+            assert chunk
+            got += chunk
+        assert got == b"plain text after TLS"
+        plain.sendall(b"and back")
+        server.join()
+    finally:
+        plain.close()
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_a_detached_or_closed_socket_is_not_used_by_the_library(name: str, pki: PKI) -> None:
+    server = SocketPeer(pki, _echo_once)
+    tls = _client(name, pki, server.address())
+    tls.do_handshake()
+    fd = tls.detach()
+    try:
+        # The descriptor now belongs to someone else: the library must not touch it.
+        with pytest.raises(OSError) as info:
+            tls.recv(16)
+        assert info.value.errno == errno.EBADF
+        with pytest.raises(OSError):
+            tls.sendall(b"ping")
+    finally:
+        os.close(fd)
+    server.join()

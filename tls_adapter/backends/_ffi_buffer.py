@@ -12,6 +12,24 @@ A backend subclasses it and supplies only its error classes (:class:`FFIErrors`,
 ``sni_callback`` hook, the session made inside the error boundary); the backend builds
 its library's objects and supplies the session.
 
+Two transports. ``wrap_buffers`` gives a session over memory (the sans-I/O surface
+below). ``wrap_socket`` gives a session attached to the socket's descriptor (the
+binding's ``fd=``: GnuTLS's ``gnutls_transport_set_int2``, wolfSSL's ``wolfSSL_set_fd``),
+which the library reads and writes itself, wrapped in
+:class:`~tls_adapter._socket.DescriptorSocket`: the buffer then holds no ciphertext
+(``outgoing_bytes_buffered()``/``incoming_bytes_buffered()`` are 0, the memory transport
+is refused), a descriptor that cannot progress raises
+:class:`~tls_adapter.WantReadError`/:class:`~tls_adapter.WantWriteError` (the socket
+waits and retries the same call: a write the library could not finish must be retried
+with the same data), a failed socket raises its :class:`OSError`
+(:func:`connection_error`: ``ConnectionResetError``, ``BrokenPipeError``, as :mod:`ssl`
+does), and nothing runs once the socket was closed or detached (the descriptor number
+may already be another file's). Both libraries read a record's header, then its body,
+never more, so what the peer sent after the records a read needs (a ``close_notify``
+after an HTTP response) stays in the kernel, where liveness checks on the descriptor
+see it. Everything else (the validation policy before any application data, errors,
+``sni_callback``) is the same code for both transports.
+
 Neither library enforces the whole validation policy, so a context that validates its
 peer carries a :class:`~tls_adapter._policy.ChainPolicy` (``_policy``) and the buffer
 runs it on the chain the peer presented (``peer_certificate_chain_der()``) as soon as
@@ -30,14 +48,22 @@ BIO), straight from the caller's buffer when it is writable (:func:`c_buffer`; a
 read-only one costs one more copy), and a binding whose library keeps its output in
 memory it owns appends it to ``outgoing`` with :meth:`MemoryIO._drain_into_outgoing`.
 The hot path translates errors with :meth:`FFIErrors.reraise` in a ``try``/``except``,
-the same boundary as :meth:`FFIErrors.translate` without a ``with`` per record.
+the same boundary as :meth:`FFIErrors.translate` without a ``with`` per record. The
+socket's read (:meth:`FFIBuffer._readinto_nowait`) hands the library the caller's memory
+by address; attached to a descriptor, it decrypts several records per call while
+``FIONREAD`` shows that a whole record and more wait in the kernel (never the last one
+that has arrived).
 """
 
 from __future__ import annotations
 
 import abc
+import array
 import contextlib
 import ctypes
+import errno
+import os
+import socket as _socket
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol
 
@@ -51,13 +77,68 @@ from .._errors import (
     RaggedEOF,
     TLSError,
     WantReadError,
+    WantWriteError,
 )
 from .._policy import ChainPolicy
+from .._socket import DescriptorSocket
+from .._wrapped_socket import TLSWrappedSocket
 from ._buffer_kit import RECORD, BufferBase
 from ._server import SNICallbackError, SNIDispatch, raise_sni_failure
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer, Self
+
+
+def _fionread() -> Callable[[int, array.array[int]], object] | None:
+    """``ioctl(fd, FIONREAD, buf)`` (how much the kernel holds), or ``None`` off POSIX:
+    then a descriptor read takes one record at a time."""
+    try:
+        import fcntl
+        import termios
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    request = termios.FIONREAD
+    return lambda fd, buf: fcntl.ioctl(fd, request, buf)
+
+
+_FIONREAD = _fionread()
+
+#: Ciphertext beyond which the kernel surely holds a whole record and more after it:
+#: the largest record (16 KiB of plaintext plus 256 bytes of expansion) and its header.
+_MORE_THAN_A_RECORD = 5 + 16384 + 256
+
+#: The errnos of a TCP connection that failed (peer reset, gone, unreachable): what a
+#: library attached to a socket may leave when it reports a broken transport. Any other
+#: errno is stale, from an earlier call (an EAGAIN, say), and means nothing.
+_CONNECTION_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in (
+        "ECONNRESET",
+        "EPIPE",
+        "ECONNABORTED",
+        "ETIMEDOUT",
+        "ENOTCONN",
+        "ECONNREFUSED",
+        "EHOSTUNREACH",
+        "ENETUNREACH",
+        "ENETDOWN",
+        "ENETRESET",
+        "EHOSTDOWN",
+    )
+    if hasattr(errno, name)
+)
+
+
+def connection_error() -> OSError | None:
+    """The :class:`OSError` (``ConnectionResetError``, ``BrokenPipeError``, ...) of the
+    errno the last call into a ctypes library (loaded with ``use_errno=True``) left, if
+    it says the connection failed; else ``None``. Clears that errno."""
+    err = ctypes.get_errno()
+    if err not in _CONNECTION_ERRNOS:
+        return None
+    ctypes.set_errno(0)
+    return OSError(err, os.strerror(err))
+
 
 __all__ = [
     "FFIBuffer",
@@ -68,6 +149,7 @@ __all__ = [
     "MemoryIO",
     "MemoryTransport",
     "c_buffer",
+    "connection_error",
 ]
 
 
@@ -264,11 +346,18 @@ class FFISession(Protocol):
         """Like :meth:`read`, straight into the writable byte view *view*; 0 once the
         peer's close_notify arrived. Raises :class:`TypeError` for a read-only view."""
 
+    def _recv(self, target: Any, n: int) -> int:
+        """Decrypt up to *n* bytes to *target* (a ctypes buffer or an address); 0 once
+        the peer's close_notify arrived."""
+
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        """Encrypt all of *data* into the outgoing buffer; returns ``len(data)``."""
+        """Encrypt all of *data* into the outgoing buffer; returns ``len(data)``.
+        Attached to a descriptor: how many bytes were sent, or the binding's want-write
+        exception (retry with the same data)."""
 
     def close_notify(self) -> None:
-        """Queue this side's close_notify (idempotent; nothing on a dead session)."""
+        """Queue this side's close_notify (idempotent; nothing on a dead session;
+        attached to a descriptor that cannot take it, the want-write exception)."""
 
     def pending(self) -> int:
         """Decrypted bytes the library holds, readable without input."""
@@ -300,6 +389,8 @@ class FFIErrors:
 
     :param backend: the backend's name, for messages.
     :param want_read: raised when more peer data is needed.
+    :param want_write: raised when a session attached to a non-blocking descriptor
+        cannot send yet (retry the same call once the descriptor is writable).
     :param ragged_eof: the transport closed without close_notify.
     :param certificate: the peer's certificate was refused; each has a ``reason``, and
         may have a ``verify_code`` (an OpenSSL ``X509_V_ERR_*`` number, or ``None``).
@@ -313,12 +404,14 @@ class FFIErrors:
         backend: str,
         *,
         want_read: type[Exception],
+        want_write: type[Exception],
         ragged_eof: type[Exception],
         certificate: tuple[type[Exception], ...],
         failure: tuple[type[Exception], ...],
     ) -> None:
         self.backend = backend
         self.want_read = want_read
+        self.want_write = want_write
         self.ragged_eof = ragged_eof
         self.certificate = certificate
         self.failure = failure
@@ -337,10 +430,12 @@ class FFIErrors:
 
     def reraise(self, e: Exception, building: str | None = None) -> NoReturn:
         """Raise what :meth:`translate` turns *e* into (*e* itself if it is none of the
-        binding's); for hot paths, where a ``try``/``except`` costs less than a
-        ``with``."""
+        binding's, such as the :class:`OSError` of a failed socket); for hot paths, where
+        a ``try``/``except`` costs less than a ``with``."""
         if isinstance(e, self.want_read):
             raise WantReadError(str(e) or "more data from the network is needed") from e
+        if isinstance(e, self.want_write):
+            raise WantWriteError(str(e) or "the socket cannot take more data yet") from e
         if isinstance(e, self.ragged_eof):
             raise RaggedEOF("the peer closed the connection without a TLS close_notify") from e
         if isinstance(e, self.certificate):
@@ -359,7 +454,9 @@ class FFIErrors:
 
 
 class FFIBuffer(BufferBase[ClientContext | ServerContext]):
-    """A TLS connection over memory buffers: one ctypes-driven session."""
+    """A TLS connection: one ctypes-driven session, over memory buffers or attached to
+    a socket's descriptor (``_sock``, whose ``fileno()`` the library reads and writes
+    itself; then no ciphertext passes through this object)."""
 
     #: The backend's error classes; ``_errors.translate()`` is its error boundary.
     _errors: ClassVar[FFIErrors]
@@ -371,6 +468,9 @@ class FFIBuffer(BufferBase[ClientContext | ServerContext]):
     _name: ServerName | None
     _policy: ChainPolicy | None
     _policy_failure: CertificateValidationError | None
+    _sock: _socket.socket | None
+    _fd: int
+    _avail: array.array[int]  # FIONREAD's answer
 
     @classmethod
     def _new(
@@ -378,6 +478,7 @@ class FFIBuffer(BufferBase[ClientContext | ServerContext]):
         context: ClientContext | ServerContext,
         policy: ChainPolicy | None,
         name: ServerName | None = None,
+        sock: _socket.socket | None = None,
     ) -> Self:
         self = object.__new__(cls)
         self._context = context
@@ -385,12 +486,23 @@ class FFIBuffer(BufferBase[ClientContext | ServerContext]):
         self._policy = policy
         self._name = name
         self._policy_failure = None
+        self._sock = sock
+        self._fd = -1 if sock is None else sock.fileno()
+        self._avail = array.array("i", [0])
         return self
+
+    def _check_attached(self) -> None:
+        """Descriptor mode: refuse to run the library once the socket was closed or
+        detached (its descriptor number may already belong to another file)."""
+        sock = self._sock
+        if sock is not None and sock.fileno() != self._fd:
+            raise OSError(errno.EBADF, "the TLS socket's descriptor was closed or detached")
 
     def do_handshake(self) -> None:
         """Run the handshake, including certificate and hostname validation."""
         if self._policy_failure is not None:
             raise self._policy_failure
+        self._check_attached()
         with self._errors.translate():
             self._session.handshake()
         policy = self._policy
@@ -414,6 +526,7 @@ class FFIBuffer(BufferBase[ClientContext | ServerContext]):
             return b""
         if self._policy is not None:
             self.do_handshake()
+        self._check_attached()
         try:
             data = self._session.read(amt)
         except Exception as e:
@@ -433,6 +546,7 @@ class FFIBuffer(BufferBase[ClientContext | ServerContext]):
             return 0
         if self._policy is not None:
             self.do_handshake()
+        self._check_attached()
         try:
             got = self._session.readinto(view, amt)
         except Exception as e:
@@ -442,18 +556,59 @@ class FFIBuffer(BufferBase[ClientContext | ServerContext]):
         return got
 
     def _readinto_nowait(self, view: memoryview, amt: int) -> int:
-        """:meth:`readinto`, but -1 where it would raise :class:`WantReadError`."""
-        if self._policy is not None or self._peer_closed or amt <= 0 or view.readonly:
+        """:meth:`readinto`, but -1 where it would raise :class:`WantReadError`.
+
+        Attached to a socket, it reads one record, then further ones while the kernel
+        holds a whole record *and* more after it (``FIONREAD``): so the last record that
+        has arrived (a ``close_notify`` after a response, say) stays in the kernel, as
+        the buffer pump leaves it, and a long read costs one pass through the socket
+        code instead of one per record. An error after the first record ends the read
+        quietly: the next read raises it.
+        """
+        if (
+            self._policy is not None
+            or self._peer_closed
+            or amt <= 0
+            or view.readonly
+            or not view.nbytes
+        ):
             return super()._readinto_nowait(view, amt)
+        sock = self._sock
+        if sock is not None and sock.fileno() != self._fd:
+            self._check_attached()
+        amt = min(amt, view.nbytes)
+        target = (ctypes.c_char * amt).from_buffer(view)
         try:
-            got = self._session.readinto(view, amt)
-        except self._errors.want_read:
-            return -1
-        except Exception as e:
-            self._errors.reraise(e)
-        if not got:
-            self._peer_closed = True
-        return got
+            recv = self._session._recv
+            address = ctypes.addressof(target)
+            try:
+                got = recv(address, amt)
+            except self._errors.want_read:
+                return -1
+            except Exception as e:
+                self._errors.reraise(e)
+            if not got:
+                self._peer_closed = True
+                return 0
+            fionread = _FIONREAD
+            if sock is None or fionread is None:
+                return got
+            fd, avail = self._fd, self._avail
+            while got < amt:
+                fionread(fd, avail)
+                if avail[0] <= _MORE_THAN_A_RECORD:
+                    break
+                try:
+                    n = recv(address + got, amt - got)
+                except Exception:
+                    break
+                if not n:
+                    self._peer_closed = True
+                    break
+                got += n
+            return got
+        finally:
+            del target  # release the export of the caller's buffer
 
     def write(self, buf: Buffer) -> int:
         """Encrypt *buf*; raises :class:`WantWriteError` while 256 KiB of output is unsent."""
@@ -463,6 +618,7 @@ class FFIBuffer(BufferBase[ClientContext | ServerContext]):
         admitted = self._admit(view)
         if self._policy is not None:
             self.do_handshake()
+        self._check_attached()
         with self._errors.translate():
             return int(self._session.write(admitted))
 
@@ -471,6 +627,7 @@ class FFIBuffer(BufferBase[ClientContext | ServerContext]):
 
         Application data still arriving before the peer's ``close_notify`` is discarded.
         """
+        self._check_attached()
         with self._errors.translate():
             self._session.close_notify()
             while not self._peer_closed:
@@ -479,23 +636,35 @@ class FFIBuffer(BufferBase[ClientContext | ServerContext]):
 
     def receive_from_network(self, data: Buffer) -> None:
         """Feed ciphertext from the network; ``b""`` signals transport EOF."""
+        if self._sock is not None:
+            raise ValueError("this connection reads its socket itself")
         with self._errors.translate():
             self._session.receive(memoryview(data).cast("B"))
 
     def peek_outgoing(self, amt: int) -> bytes:
         """Up to *amt* bytes waiting to be sent, without removing them."""
+        if self._sock is not None:
+            return b""  # the library writes to the descriptor itself
         return bytes(self._session.peek(max(amt, 0)))
 
     def consume_outgoing(self, amt: int) -> None:
         """Drop *amt* sent bytes from the front of the outgoing data."""
+        if self._sock is not None:
+            if amt > 0:
+                raise ValueError("nothing is buffered: the library writes to the socket")
+            return
         self._session.consume(amt)
 
     def incoming_bytes_buffered(self) -> int:
-        """Ciphertext received but not yet processed."""
+        """Ciphertext received but not yet processed (0 when attached to a socket)."""
+        if self._sock is not None:
+            return 0
         return int(self._session.incoming_len())
 
     def outgoing_bytes_buffered(self) -> int:
-        """Ciphertext waiting to be sent."""
+        """Ciphertext waiting to be sent (0 when attached to a socket)."""
+        if self._sock is not None:
+            return 0
         return int(self._session.outgoing_len())
 
     def cipher(self) -> CipherSuite | int | None:
@@ -544,18 +713,38 @@ class FFIClientContext(ClientContext):
         )
 
     @abc.abstractmethod
-    def _session(self, name: ServerName) -> FFISession:
-        """The library's session for a new connection to *name*."""
+    def _session(self, name: ServerName, fd: int | None = None) -> FFISession:
+        """The library's session for a new connection to *name*: over memory buffers,
+        or attached to the socket descriptor *fd*."""
+
+    def _connect(self, name: ServerName, sock: _socket.socket | None) -> FFIBuffer:
+        buffer = self._buffer_type._new(self, self._policy, name, sock)
+        with self._buffer_type._errors.translate("start a client connection"):
+            buffer._session = self._session(name, None if sock is None else buffer._fd)
+        return buffer
 
     def wrap_buffers(
         self, server_hostname: str | None, *, check_hostname: bool = True
     ) -> TLSWrappedBuffer:
         """A new in-memory client connection (a session of the library over memory buffers)."""
-        name = ServerName(server_hostname, check_hostname)
-        buffer = self._buffer_type._new(self, self._policy, name)
-        with self._buffer_type._errors.translate("start a client connection"):
-            buffer._session = self._session(name)
-        return buffer
+        return self._connect(ServerName(server_hostname, check_hostname), None)
+
+    def wrap_socket(
+        self,
+        socket: _socket.socket,
+        server_hostname: str | None,
+        *,
+        check_hostname: bool = True,
+    ) -> TLSWrappedSocket:
+        """Wrap a connected ``SOCK_STREAM`` socket; call ``do_handshake()`` next.
+
+        The library reads and writes the socket's descriptor itself
+        (:class:`~tls_adapter._socket.DescriptorSocket`); see :meth:`ClientContext.wrap_socket`
+        for the arguments.
+        """
+        _check_stream(socket)
+        buffer = self._connect(ServerName(server_hostname, check_hostname), socket)
+        return DescriptorSocket._create(socket, buffer)
 
 
 class FFIServerContext(ServerContext):
@@ -582,14 +771,35 @@ class FFIServerContext(ServerContext):
         raise NotImplementedError
 
     @abc.abstractmethod
-    def _session(self, sni_hook: Callable[[Any, str | None], Any] | None) -> FFISession:
-        """The library's session for a new connection; the binding calls *sni_hook* (if
-        given) as ``sni_hook(session, server_name)`` after the ClientHello."""
+    def _session(
+        self, sni_hook: Callable[[Any, str | None], Any] | None, fd: int | None = None
+    ) -> FFISession:
+        """The library's session for a new connection, over memory buffers or attached
+        to the socket descriptor *fd*; the binding calls *sni_hook* (if given) as
+        ``sni_hook(session, server_name)`` after the ClientHello."""
+
+    def _accept(self, sock: _socket.socket | None) -> FFIBuffer:
+        buffer = self._buffer_type._new(self, self._policy, None, sock)
+        hook = None if self._sni is None else self._sni.hook(buffer, self._switch)
+        with self._buffer_type._errors.translate("start a server connection"):
+            buffer._session = self._session(hook, None if sock is None else buffer._fd)
+        return buffer
 
     def wrap_buffers(self) -> TLSWrappedBuffer:
         """A new in-memory server connection (a session of the library over memory buffers)."""
-        buffer = self._buffer_type._new(self, self._policy)
-        hook = None if self._sni is None else self._sni.hook(buffer, self._switch)
-        with self._buffer_type._errors.translate("start a server connection"):
-            buffer._session = self._session(hook)
-        return buffer
+        return self._accept(None)
+
+    def wrap_socket(self, socket: _socket.socket) -> TLSWrappedSocket:
+        """Wrap an accepted ``SOCK_STREAM`` socket; call ``do_handshake()`` next. The
+        library reads and writes the socket's descriptor itself
+        (:class:`~tls_adapter._socket.DescriptorSocket`)."""
+        _check_stream(socket)
+        return DescriptorSocket._create(socket, self._accept(socket))
+
+
+def _check_stream(sock: _socket.socket) -> None:
+    """Refuse what a library cannot be attached to: a closed or non-stream socket."""
+    if sock.type != _socket.SOCK_STREAM:
+        raise ValueError("only SOCK_STREAM sockets can carry TLS")
+    if sock.fileno() < 0:
+        raise OSError(errno.EBADF, "Bad file descriptor")

@@ -1,4 +1,5 @@
-"""A ctypes binding to the system GnuTLS (``libgnutls.so.30``) that runs TLS over memory.
+"""A ctypes binding to the system GnuTLS (``libgnutls.so.30``) that runs TLS over memory
+or on a socket's descriptor.
 
 Theory of operation
 ===================
@@ -26,13 +27,14 @@ The objects mirror GnuTLS's own:
   :data:`DEFAULT_BASE`, is ``NORMAL`` with X25519 as the first group, so a server does
   not answer the common X25519 key share with a HelloRetryRequest.
 * :class:`Session` wraps a non-blocking ``gnutls_session_t`` whose transport is custom
-  callbacks, so it never touches a socket. *pull* drains an incoming ``bytearray`` fed by
-  :meth:`Session.receive`; when it is empty it sets ``EAGAIN`` with
-  ``gnutls_transport_set_errno`` and returns -1 (or returns 0, i.e. EOF, after
-  ``receive(b"")``). *push* appends to an outgoing ``bytearray`` and never fails, so GnuTLS
-  never has a write to retry; the caller drains it with :meth:`Session.outgoing` (or
-  :meth:`Session.peek` + :meth:`Session.consume`). A *pull-timeout* callback, which GnuTLS
-  wants for TLS 1.3, only answers "is input available now".
+  callbacks, so it never touches a socket (unless attached to one, below). *pull*
+  drains an incoming ``bytearray`` fed by :meth:`Session.receive`; when it is empty it
+  sets ``EAGAIN`` with ``gnutls_transport_set_errno`` and returns -1 (or returns 0,
+  i.e. EOF, after ``receive(b"")``). *push* appends to an outgoing ``bytearray`` and
+  never fails, so GnuTLS never has a write to retry; the caller drains it with
+  :meth:`Session.outgoing` (or :meth:`Session.peek` + :meth:`Session.consume`). A
+  *pull-timeout* callback, which GnuTLS wants for TLS 1.3, only answers "is input
+  available now".
 
   Bulk data: ``gnutls_record_recv`` decrypts straight into the caller's buffer
   (``readinto``, through :class:`~._ffi_buffer.MemoryIO`), and *write* encrypts from it.
@@ -41,6 +43,18 @@ The objects mirror GnuTLS's own:
   GIL (``ctypes.memmove`` would drop and re-take it). GnuTLS has no memory transport of
   its own; the only callback-free one would be a kernel socketpair read by libc ``read``
   (two descriptors per session), which measured about 0.35 ms/MiB cheaper and is not used.
+
+  Attached to a socket instead (``Session(fd=...)``, ``gnutls_transport_set_int2``),
+  GnuTLS uses its own ``recv``/``send`` on the non-blocking descriptor and no Python
+  callback runs per record. It reads a record's 5-byte header, then exactly its body.
+  ``GNUTLS_E_AGAIN``/``GNUTLS_E_INTERRUPTED`` become :class:`WantRead` or
+  :class:`WantWrite` by ``gnutls_record_get_direction``; a write GnuTLS could not
+  finish must be repeated with the same data. ``GNUTLS_E_PULL_ERROR``/``PUSH_ERROR``,
+  and ``GNUTLS_E_PREMATURE_TERMINATION`` when ``send`` saw ECONNRESET (GnuTLS's mapping),
+  raise the socket's :class:`OSError`, read from the errno ctypes saved
+  (the library is loaded with ``use_errno=True``); an EOF without close_notify is
+  :class:`RaggedEOFError`. Sessions get ``GNUTLS_NO_SIGNAL``, so a send to a closed peer
+  fails with EPIPE instead of raising SIGPIPE.
 
 The want-read dance: an operation that needs peer data raises :class:`WantRead`; flush
 :meth:`Session.outgoing`, feed whatever arrives, retry. Flush after *every* call, failed
@@ -103,7 +117,7 @@ from typing import Any
 
 from .._verify_codes import VerifyCode
 from .._x509 import has_matching_dns_name
-from ._ffi_buffer import MemoryIO, MemoryTransport, c_buffer
+from ._ffi_buffer import MemoryIO, MemoryTransport, c_buffer, connection_error
 
 __all__ = [
     "DEFAULT_BASE",
@@ -123,6 +137,7 @@ __all__ = [
     "VerifyError",
     "VerifyMode",
     "WantRead",
+    "WantWrite",
     "build_priority",
     "cipher_suite_table",
     "library_version",
@@ -142,6 +157,8 @@ E_AGAIN = -28
 E_REHANDSHAKE = -37
 E_NO_CERTIFICATE_FOUND = -49
 E_INTERRUPTED = -52
+E_PUSH_ERROR = -53
+E_PULL_ERROR = -54
 E_REQUESTED_DATA_NOT_AVAILABLE = -56
 E_INTERNAL_ERROR = -59
 E_PREMATURE_TERMINATION = -110
@@ -166,7 +183,7 @@ PEER_CERTIFICATE_ERRORS = frozenset(
     | set(range(-77, -66))  # GNUTLS_E_ASN1_ELEMENT_NOT_FOUND .. GNUTLS_E_ASN1_DER_OVERFLOW
 )
 
-_SERVER, _CLIENT, _NONBLOCK = 1, 1 << 1, 1 << 3  # gnutls_init flags
+_SERVER, _CLIENT, _NONBLOCK, _NO_SIGNAL = 1, 1 << 1, 1 << 3, 1 << 6  # gnutls_init flags
 _CRD_CERTIFICATE = 1
 _FMT_DER, _FMT_PEM = 0, 1
 _PKCS_PLAIN = 1
@@ -323,6 +340,8 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {  # name: (restype, argtypes)
     "gnutls_record_check_pending": (_size, [_vp]),
     "gnutls_bye": (_int, [_vp, _int]),
     "gnutls_transport_set_ptr": (None, [_vp, _vp]),
+    "gnutls_transport_set_int2": (None, [_vp, _int, _int]),
+    "gnutls_record_get_direction": (_int, [_vp]),
     "gnutls_transport_set_push_function": (None, [_vp, _PUSH_FUNC]),
     "gnutls_transport_set_pull_function": (None, [_vp, _PULL_FUNC]),
     "gnutls_transport_set_pull_timeout_function": (None, [_vp, _PULL_TIMEOUT_FUNC]),
@@ -377,7 +396,8 @@ def load() -> _Lib:
     cdll, errors = None, []
     for name in names:
         try:
-            cdll = ctypes.CDLL(name)
+            # use_errno: a session attached to a socket reports why the socket failed.
+            cdll = ctypes.CDLL(name, use_errno=True)
             break
         except OSError as exc:
             errors.append(str(exc))
@@ -412,7 +432,27 @@ def library_version() -> str:
 
 
 class WantRead(Exception):
-    """More bytes from the peer are needed: send the outgoing data, ``receive()``, retry."""
+    """More bytes from the peer are needed: send the outgoing data, ``receive()``, retry
+    (attached to a socket: retry once it is readable)."""
+
+
+class WantWrite(Exception):
+    """A session attached to a non-blocking socket could not send: retry the same call
+    (with the same data) once the socket is writable."""
+
+
+def socket_error(rc: int, context: str) -> BaseException:
+    """What a failed ``recv``/``send`` on an attached socket raises: the :class:`OSError`
+    of the errno it left (``ConnectionResetError``, ``BrokenPipeError``, ...), as
+    :mod:`ssl` does, or a :class:`GnuTLSError` naming *rc* (``GNUTLS_E_PUSH_ERROR``,
+    ``GNUTLS_E_PULL_ERROR``) when there is none. GnuTLS reports a reset seen by
+    ``send`` as a premature termination: with ECONNRESET that is this error too."""
+    exc = connection_error()
+    if exc is not None:
+        return exc
+    if rc == E_PREMATURE_TERMINATION:
+        return RaggedEOFError(rc, f"{context}: transport closed without close_notify")
+    return GnuTLSError(rc, context)
 
 
 class GnuTLSError(Exception):
@@ -1090,7 +1130,7 @@ def _sni_hook(wself: weakref.ref[Session]) -> Callable[[int | None], int]:
 
 
 class Session(MemoryIO):
-    """One TLS connection driven entirely through memory buffers.
+    """One TLS connection, driven through memory buffers or attached to a socket.
 
     :param credentials: trust anchors, and the own chain (required for servers).
     :param server_side: True for a server, False for a client.
@@ -1107,6 +1147,12 @@ class Session(MemoryIO):
         to switch certificates, or None. If it raises, the handshake fails, a fatal alert
         is queued (the exception's ``.alert`` if it is a :class:`GnuTLSError` that has one,
         else handshake_failure), and :meth:`handshake` re-raises the exception.
+    :param fd: a connected, non-blocking stream socket's descriptor for GnuTLS to read
+        and write itself (``gnutls_transport_set_int2``) instead of memory buffers; the
+        caller keeps it open while the session is used. Operations that cannot progress
+        then raise :class:`WantRead` or :class:`WantWrite`, a failed ``recv``/``send``
+        raises its :class:`OSError` (:func:`socket_error`), and nothing is ever queued
+        in :meth:`peek`.
     :raises ValueError: inconsistent arguments. :raises GnuTLSError: GnuTLS refused them.
     """
 
@@ -1123,16 +1169,18 @@ class Session(MemoryIO):
         alpn_protocols: Sequence[bytes] = (),
         client_cert: CertRequest = CertRequest.NONE,
         sni_callback: SNICallback | None = None,
+        fd: int | None = None,
     ) -> None:
         self._lib = load()
         c = self._lib.c
         self._handle: int | None = None
+        self._fd = fd
         self.server_side = server_side
         self.server_hostname = server_hostname
         self._sni_callback = sni_callback
         self._sni_called = False
         self._credentials = [credentials]  # keeps every credential set on the session alive
-        self._done = self._bye_sent = False
+        self._done = self._bye_sent = self._bye_done = False
         self._fatal: BaseException | None = None
         self._rbuf = ctypes.create_string_buffer(0)
         self._t = _Transport()
@@ -1158,17 +1206,22 @@ class Session(MemoryIO):
 
         handle = ctypes.c_void_p()
         flags = (_SERVER if server_side else _CLIENT) | _NONBLOCK
+        if fd is not None:
+            flags |= _NO_SIGNAL  # a send to a closed peer fails with EPIPE, no SIGPIPE
         _check(c.gnutls_init(ctypes.byref(handle), flags), "gnutls_init")
         self._handle = h = int(handle.value or 0)
         _check(c.gnutls_priority_set(h, self._priority.handle), "set priority")
         _check(c.gnutls_credentials_set(h, _CRD_CERTIFICATE, credentials.handle), "credentials")
         c.gnutls_handshake_set_timeout(h, 0)
-        push, pull, pull_timeout = _transport_callbacks(self._t, c)
-        self._keep += [push, pull, pull_timeout]
-        c.gnutls_transport_set_ptr(h, h)
-        c.gnutls_transport_set_push_function(h, push)
-        c.gnutls_transport_set_pull_function(h, pull)
-        c.gnutls_transport_set_pull_timeout_function(h, pull_timeout)
+        if fd is None:
+            push, pull, pull_timeout = _transport_callbacks(self._t, c)
+            self._keep += [push, pull, pull_timeout]
+            c.gnutls_transport_set_ptr(h, h)
+            c.gnutls_transport_set_push_function(h, push)
+            c.gnutls_transport_set_pull_function(h, pull)
+            c.gnutls_transport_set_pull_timeout_function(h, pull_timeout)
+        else:  # GnuTLS's own recv/send on the descriptor
+            c.gnutls_transport_set_int2(h, fd, fd)
         if protos:
             bufs = [_InBuffer(p) for p in protos]
             arr = (_Datum * len(bufs))(*[b.datum for b in bufs])
@@ -1294,6 +1347,8 @@ class Session(MemoryIO):
             if rc in (E_AGAIN, E_INTERRUPTED):
                 if 0 < len(self._t.incoming) < before:
                     continue
+                if self._fd is not None and c.gnutls_record_get_direction(h):
+                    raise WantWrite("handshake: the socket cannot take more data yet")
                 raise WantRead("handshake needs more data")
             if rc == E_WARNING_ALERT_RECEIVED and c.gnutls_alert_get(h) != _A_CLOSE_NOTIFY:
                 continue
@@ -1311,7 +1366,9 @@ class Session(MemoryIO):
             self.handshake()
         if n <= 0:
             return 0
-        c, t, h = self._lib.c, self._t, self.handle
+        c, t, h = self._lib.c, self._t, self._handle
+        if h is None:
+            raise ValueError("session is closed")
         while True:
             before = len(t.incoming)
             rc = int(c.gnutls_record_recv(h, target, n))
@@ -1322,6 +1379,8 @@ class Session(MemoryIO):
             if rc in (E_AGAIN, E_INTERRUPTED):
                 if 0 < len(t.incoming) < before:  # a TLS 1.3 post-handshake record
                     continue
+                if self._fd is not None and c.gnutls_record_get_direction(h):
+                    raise WantWrite("read: the socket cannot take more data yet")
                 raise WantRead("no application data yet")
             if rc == E_REHANDSHAKE:  # a TLS 1.2 HelloRequest: decline
                 c.gnutls_alert_send(self.handle, _AL_WARNING, _A_NO_RENEGOTIATION)
@@ -1333,6 +1392,9 @@ class Session(MemoryIO):
         """Encrypt all of *data* into the outgoing buffer; returns ``len(data)``.
 
         Completes the handshake first if needed (and may raise :class:`WantRead` for that).
+        Attached to a socket, returns how many bytes were sent, or raises
+        :class:`WantWrite` when none could be: GnuTLS then holds the record it could not
+        send, and the next call must pass the same data again (as with OpenSSL).
         """
         self.handshake()
         if self._bye_sent:
@@ -1343,18 +1405,23 @@ class Session(MemoryIO):
             return 0
         keep = c_buffer(view)  # the caller's memory when writable, else a copy
         try:
-            self._send_all(ctypes.cast(keep, ctypes.c_void_p).value or 0, total)
+            return self._send_all(ctypes.cast(keep, ctypes.c_void_p).value or 0, total)
         finally:
             del keep  # release the export of the caller's buffer
-        return total
 
-    def _send_all(self, base: int, total: int) -> None:
+    def _send_all(self, base: int, total: int) -> int:
         off, stalls, c = 0, 0, self._lib.c
         while off < total:
             rc = int(c.gnutls_record_send(self.handle, base + off, total - off))
             self._after_call(rc, "write")
             if rc > 0:
                 off += rc
+            elif rc in (E_AGAIN, E_INTERRUPTED) and self._fd is not None:
+                # The socket is full: GnuTLS keeps the record it encrypted, and sends it
+                # when called again with the same data (from offset *off*).
+                if off:
+                    return off
+                raise WantWrite("write: the socket cannot take more data yet")
             elif rc in (E_AGAIN, E_INTERRUPTED) and stalls < 8:
                 # Not expected (push never fails); GnuTLS's contract is to resume the
                 # interrupted record by calling again with (NULL, 0).
@@ -1364,15 +1431,24 @@ class Session(MemoryIO):
                 off += max(rc, 0)
             else:
                 self._fail(rc, "write")
+        return off
 
     def close_notify(self) -> None:
         """Queue a close_notify (``gnutls_bye(GNUTLS_SHUT_WR)``). Idempotent; does nothing
-        on a session that failed fatally."""
-        if self._bye_sent or self._fatal is not None:
+        on a session that failed fatally. Attached to a socket that cannot take it yet,
+        raises :class:`WantWrite` (call again)."""
+        if self._bye_done or self._fatal is not None:
             return
         self._bye_sent = True
         rc = int(self._lib.c.gnutls_bye(self.handle, _SHUT_WR))
         self._after_call(rc, "bye")
+        if self._fd is not None and rc < 0:
+            if rc in (E_AGAIN, E_INTERRUPTED):
+                raise WantWrite("close_notify: the socket cannot take more data yet")
+            if rc in (E_PUSH_ERROR, E_PULL_ERROR, E_PREMATURE_TERMINATION):
+                self._fatal = socket_error(rc, "bye")
+                raise self._fatal
+        self._bye_done = True
         _check(rc, "bye")
 
     # -- failures --------------------------------------------------------------------
@@ -1390,6 +1466,11 @@ class Session(MemoryIO):
         raise exc
 
     def _fail(self, rc: int, context: str) -> None:
+        if self._fd is not None and rc in (E_PUSH_ERROR, E_PULL_ERROR, E_PREMATURE_TERMINATION):
+            # The socket failed (ECONNRESET, EPIPE, ...) or reached EOF: no alert can
+            # reach the peer.
+            self._fatal = socket_error(rc, context)
+            raise self._fatal
         c, h = self._lib.c, self.handle
         received = sent = None
         if rc in (E_FATAL_ALERT_RECEIVED, E_WARNING_ALERT_RECEIVED):

@@ -3,8 +3,14 @@
 Each context builds its GnuTLS objects once, in the constructor: one
 ``gnutls_certificate_credentials_t`` (trust anchors and the own chain) and one parsed
 ``gnutls_priority_t`` (versions and cipher suites). Every connection is a new
-``gnutls_session_t`` over memory buffers that shares them. Sockets are driven by the
-generic pump in ``tls_adapter._socket``; nothing here touches a socket.
+``gnutls_session_t`` that shares them: over memory buffers for ``wrap_buffers``, and
+attached to the socket's descriptor for ``wrap_socket`` (``gnutls_transport_set_int2``:
+GnuTLS's own ``recv``/``send``, driven by ``tls_adapter._socket.DescriptorSocket``, so
+no ciphertext passes through Python). GnuTLS reads each record's header, then its body,
+so it never takes more from the kernel than the record it decrypts, and a
+``close_notify`` that follows a response stays there for liveness checks. A failed
+``recv``/``send`` raises its :class:`OSError` (``ConnectionResetError``,
+``BrokenPipeError``), as :mod:`ssl` does.
 
 How the configuration maps onto GnuTLS:
 
@@ -82,6 +88,7 @@ _ALPN_MAX_PROTOCOLS, _ALPN_MAX_NAME = 8, 31
 _ERRORS = FFIErrors(
     _NAME,
     want_read=_ffi.WantRead,
+    want_write=_ffi.WantWrite,
     ragged_eof=_ffi.RaggedEOFError,
     certificate=(_ffi.VerifyError, _ffi.PeerCertificateError),
     failure=(_ffi.GnuTLSError, ValueError),
@@ -259,7 +266,8 @@ def _load_chain(
 
 # -- connections ------------------------------------------------------------------------
 class GnuTLSBuffer(FFIBuffer):
-    """A TLS connection over memory buffers: one GnuTLS session with custom transport."""
+    """A TLS connection: one GnuTLS session, over memory (custom transport callbacks) or
+    attached to a socket's descriptor."""
 
     _errors = _ERRORS
     _versions = _BY_NAME
@@ -285,8 +293,9 @@ class GnuTLSClientContext(FFIClientContext):
         if config.certificate_chain is not None:
             _load_chain(self._credentials, config.certificate_chain, client=True)
 
-    def _session(self, name: ServerName) -> _ffi.Session:
-        """A GnuTLS session over memory buffers, verifying what *name* asks for."""
+    def _session(self, name: ServerName, fd: int | None = None) -> _ffi.Session:
+        """A GnuTLS session over memory buffers (or the descriptor *fd*), verifying what
+        *name* asks for."""
         if not self._configuration.validate_certificates:
             verify = _ffi.VerifyMode.NONE
         elif name.check:
@@ -300,6 +309,7 @@ class GnuTLSClientContext(FFIClientContext):
             verify=verify,
             server_hostname=name.name,
             alpn_protocols=self._alpn,
+            fd=fd,
         )
 
 
@@ -342,8 +352,8 @@ class GnuTLSServerContext(FFIServerContext):
             session.set_client_cert_policy(derived._client_cert, derived._verify)
         return derived._credentials
 
-    def _session(self, sni_hook: _ffi.SNICallback | None) -> _ffi.Session:
-        """A GnuTLS session over memory buffers."""
+    def _session(self, sni_hook: _ffi.SNICallback | None, fd: int | None = None) -> _ffi.Session:
+        """A GnuTLS session over memory buffers (or the descriptor *fd*)."""
         return _ffi.Session(
             self._credentials,
             server_side=True,
@@ -352,6 +362,7 @@ class GnuTLSServerContext(FFIServerContext):
             alpn_protocols=self._alpn,
             client_cert=self._client_cert,
             sni_callback=sni_hook,
+            fd=fd,
         )
 
 
@@ -363,13 +374,16 @@ def _capabilities() -> Capabilities:
         f"GnuTLS {_ffi.library_version()} (system, ctypes)",
         tuple(_VERSIONS),
         cipher_control="all",
+        native_socket=True,
         system_trust=(
             "GnuTLS's system store (gnutls_certificate_set_x509_system_trust), or the "
             "SSL_CERT_FILE/SSL_CERT_DIR locations when set (as OpenSSL), loaded once per "
             "context"
         ),
         notes=(
-            "sockets are driven by the generic buffer pump",
+            "native sockets: GnuTLS reads and writes the descriptor itself "
+            "(gnutls_transport_set_int2), one record at a time; wrap_buffers runs over "
+            "memory",
             "ciphers: GnuTLS enables key exchange x cipher x MAC combinations, so a list "
             "that would also enable unrequested suites is refused (naming them); a TLS 1.3 "
             "suite that would drag in unrequested TLS 1.2 suites is not offered; suites are "

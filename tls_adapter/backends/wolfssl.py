@@ -2,8 +2,14 @@
 
 Each context builds its ``WOLFSSL_CTX`` once, in the constructor: versions, cipher list,
 trust anchors, the own chain and key, and the verification mode. Every connection is a
-new ``WOLFSSL`` over memory buffers that shares it. Sockets are driven by the generic
-pump in ``tls_adapter._socket``; nothing here touches a socket.
+new ``WOLFSSL`` that shares it: over memory BIOs for ``wrap_buffers``, and attached to
+the socket's descriptor for ``wrap_socket`` (``wolfSSL_set_fd``: wolfSSL's default
+``recv``/``send`` I/O, driven by ``tls_adapter._socket.DescriptorSocket``, so no
+ciphertext passes through Python). wolfSSL reads each record's header, then exactly its
+body, so it never takes more from the kernel than the record it decrypts, and a
+``close_notify`` that follows a response stays there for liveness checks. A failed
+``recv``/``send`` raises its :class:`OSError` (``ConnectionResetError``,
+``BrokenPipeError``), as :mod:`ssl` does.
 
 How the configuration maps onto wolfSSL:
 
@@ -82,6 +88,7 @@ _BY_NAME = {name: version for version, name in _VERSIONS.items()}
 _ERRORS = FFIErrors(
     _NAME,
     want_read=_ffi.WantRead,
+    want_write=_ffi.WantWrite,
     ragged_eof=_ffi.RaggedEOFError,
     certificate=(_ffi.VerifyError,),
     failure=(_ffi.WolfSSLError, ValueError, MemoryError),
@@ -208,7 +215,8 @@ def _load_chain(context: _ffi.Context, chain: tuple[tuple[Certificate, ...], Pri
 
 # -- connections ------------------------------------------------------------------------
 class WolfSSLBuffer(FFIBuffer):
-    """A TLS connection over memory buffers: one ``WOLFSSL`` with custom I/O callbacks."""
+    """A TLS connection: one ``WOLFSSL``, over memory BIOs or attached to a socket's
+    descriptor."""
 
     _errors = _ERRORS
     _versions = _BY_NAME
@@ -236,8 +244,9 @@ class WolfSSLClientContext(FFIClientContext):
         if config.certificate_chain is not None:
             _load_chain(self._context, config.certificate_chain)
 
-    def _session(self, name: ServerName) -> _ffi.Session:
-        """A ``WOLFSSL`` over memory buffers, checking the name *name* asks for."""
+    def _session(self, name: ServerName, fd: int | None = None) -> _ffi.Session:
+        """A ``WOLFSSL`` over memory buffers (or the descriptor *fd*), checking the name
+        *name* asks for."""
         check = name.check and self._configuration.validate_certificates
         return _ffi.Session(
             self._context,
@@ -245,6 +254,7 @@ class WolfSSLClientContext(FFIClientContext):
             check_name=name.name if check and name.ip is None else None,
             check_ip=str(name.ip) if check and name.ip is not None else None,
             alpn_protocols=self._alpn,
+            fd=fd,
         )
 
 
@@ -280,9 +290,9 @@ class WolfSSLServerContext(FFIServerContext):
         """The context *session* switches to (``wolfSSL_set_SSL_CTX``)."""
         return derived._context
 
-    def _session(self, sni_hook: _ffi.SNICallback | None) -> _ffi.Session:
-        """A ``WOLFSSL`` over memory buffers."""
-        return _ffi.Session(self._context, alpn_protocols=self._alpn, sni_callback=sni_hook)
+    def _session(self, sni_hook: _ffi.SNICallback | None, fd: int | None = None) -> _ffi.Session:
+        """A ``WOLFSSL`` over memory buffers (or the descriptor *fd*)."""
+        return _ffi.Session(self._context, alpn_protocols=self._alpn, sni_callback=sni_hook, fd=fd)
 
 
 # -- the backend ------------------------------------------------------------------------
@@ -293,12 +303,14 @@ def _capabilities() -> Capabilities:
         f"wolfSSL {_ffi.library_version()} (system, ctypes)",
         tuple(_VERSIONS),
         cipher_control="all",
+        native_socket=True,
         system_trust=(
             "the system CA bundle/directory OpenSSL uses (or SSL_CERT_FILE/SSL_CERT_DIR "
             "when set), loaded once per context"
         ),
         notes=(
-            "sockets are driven by the generic buffer pump",
+            "native sockets: wolfSSL reads and writes the descriptor itself "
+            "(wolfSSL_set_fd), one record at a time; wrap_buffers runs over memory BIOs",
             "TLS 1.2 and 1.3 only (Debian's wolfSSL 5.5.4 has no TLS 1.0; TLS 1.1 is left out too)",
             "ALPN protocols must not contain ',' or NUL (wolfSSL takes a comma-separated list)",
             "without a configured cipher list, a client whose wolfSSL lacks AES-NI code "
