@@ -70,7 +70,7 @@ import socket as _socket
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from ._ciphers import CipherSuite
 from ._enums import NextProtocol, TLSVersion
@@ -290,7 +290,7 @@ class BufferSocket(TLSWrappedSocket):
         if self._timeout == 0.0 and self._buffer.outgoing_bytes_buffered():
             raise WantWriteError("buffered TLS data could not be sent yet")
 
-    def _alert_then_raise(self, exc: TLSError) -> None:
+    def _alert_then_raise(self, exc: TLSError) -> NoReturn:
         """Best-effort flush of a pending alert before a fatal error propagates."""
         try:
             deadline = time.monotonic() + _ALERT_FLUSH_SECONDS
@@ -400,16 +400,39 @@ class BufferSocket(TLSWrappedSocket):
         if amt < view.nbytes:
             view = view[:amt]
         self._want = amt
-        starved, self._starved = self._starved, False
-        return self._run(lambda: self._drain_into(view, amt), starved)
+        if not self._starved:
+            # The fast path: what the buffer already holds, without the retry loop (and
+            # without an exception when it holds nothing: then the loop starts by
+            # waiting for input).
+            try:
+                got = self._drain_into(view, amt)
+            except RaggedEOF:
+                raise
+            except WantWriteError:
+                got = -2  # the loop below sends, then retries
+            except TLSError as exc:
+                self._alert_then_raise(exc)
+            if got >= 0:
+                if self._buffer.outgoing_bytes_buffered():
+                    self._flush(self._deadline())
+                return got
+            starved = got == -1
+        else:
+            starved, self._starved = True, False
+        return self._run(lambda: self._drained_into(view, amt), starved)
 
-    def _drain_into(self, view: memoryview, amt: int) -> int:
-        """Everything the buffer can give now, up to *amt* bytes; raises
-        :class:`WantReadError` only when it has nothing."""
-        read = self._readinto_nowait
-        got = read(view, amt)
+    def _drained_into(self, view: memoryview, amt: int) -> int:
+        """:meth:`_drain_into` for the retry loop: :class:`WantReadError` for -1."""
+        got = self._drain_into(view, amt)
         if got < 0:
             raise WantReadError("more data from the network is needed")
+        return got
+
+    def _drain_into(self, view: memoryview, amt: int) -> int:
+        """Everything the buffer can give now, up to *amt* bytes; -1 when it has
+        nothing."""
+        read = self._readinto_nowait
+        got = read(view, amt)
         while 0 < got < amt:
             n = read(view[got:], amt - got)
             if n <= 0:
@@ -491,8 +514,5 @@ class DescriptorSocket(BufferSocket):
             raise TimeoutError("The read operation timed out")
 
     def _drain_into(self, view: memoryview, amt: int) -> int:
-        """One buffer read (see the class docstring)."""
-        got = self._readinto_nowait(view, amt)
-        if got < 0:
-            raise WantReadError("more data from the network is needed")
-        return got
+        """One buffer read (see the class docstring); -1 when nothing has arrived."""
+        return self._readinto_nowait(view, amt)
