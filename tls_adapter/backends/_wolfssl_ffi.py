@@ -81,6 +81,7 @@ import ctypes
 import functools
 import ipaddress
 import os
+import platform
 import weakref
 from collections.abc import Callable, Sequence
 from ctypes.util import find_library
@@ -291,7 +292,7 @@ def has_aes_instructions() -> bool:
     architecture, the file not found), so a guess never changes behaviour.
     """
     load()
-    if os.uname().machine not in ("x86_64", "amd64"):
+    if platform.machine().lower() not in ("x86_64", "amd64"):
         return True
     path = None
     try:
