@@ -47,15 +47,18 @@ the buffer and the raw socket, and turns "the buffer cannot progress" into waiti
 
 * One ``recv_into`` returns as much as the buffer can decrypt from what has arrived,
   up to the caller's size, so a 64 KiB read costs one pass through this pump rather
-  than one per 16 KiB record. It never waits for more once it has some.
+  than one per 16 KiB record. It never waits for more once it has some. It first asks
+  the buffer directly (``_readinto_nowait``: -1 for "nothing yet", no exception) and
+  enters the retry loop only when there is nothing, starting with the wait; after a
+  read that emptied the buffer, the next one goes to the network first.
 
 * Backpressure: ``send`` never lets more than ``_HIGH_WATER`` bytes of ciphertext pile
   up in the buffer; large ``sendall`` payloads are encrypted in slices.
 
 * :class:`DescriptorSocket` is the same loop for a library attached to the socket's
   descriptor (it reads and writes the kernel itself): "fill" and "flush" only wait
-  for readability/writability, and a read is one library call, so a library that
-  reads a record at a time leaves what follows in the kernel as the pump does.
+  for readability/writability, and a read is one call of the buffer, so a library
+  that reads a record at a time leaves what follows in the kernel as the pump does.
 
 * ``close()`` closes TCP without ``close_notify`` (like :mod:`ssl`); ``unwrap()``
   exchanges ``close_notify`` and hands back the raw socket. Not thread-safe: one
