@@ -67,6 +67,7 @@ the buffer and the raw socket, and turns "the buffer cannot progress" into waiti
 
 from __future__ import annotations
 
+import errno
 import functools
 import select
 import socket as _socket
@@ -78,7 +79,7 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 from ._ciphers import CipherSuite
 from ._enums import NextProtocol, TLSVersion
 from ._errors import RaggedEOF, TLSError, WantReadError, WantWriteError
-from ._wrapped_socket import TLSWrappedSocket
+from ._wrapped_socket import TLSWrappedSocket, check_stream
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -495,6 +496,19 @@ class DescriptorSocket(BufferSocket):
       so leave a trailing ``close_notify`` in the kernel; each backend that uses this
       class proves it with ``tests/test_pump_reads.py``.
     """
+
+    @classmethod
+    def _attach(
+        cls, sock: _socket.socket, attach: Callable[[_socket.socket], TLSWrappedBuffer]
+    ) -> DescriptorSocket:
+        """A socket over the buffer *attach* builds on *sock*'s descriptor, once *sock*
+        is known to be an open stream socket (a library must not be given anything else)."""
+        check_stream(sock)
+        if sock.fileno() < 0:
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        self = cls._create(sock, attach(sock))
+        assert isinstance(self, DescriptorSocket)
+        return self
 
     def _init_transport(self) -> None:
         pass

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from ._api import ClientContext, ServerContext
 
-__all__ = ["TLSWrappedSocket"]
+__all__ = ["TLSWrappedSocket", "check_stream"]
 
 _S = TypeVar("_S", bound="_SocketSurface")
 
@@ -161,6 +161,12 @@ class _SocketSurface:
         self.close()
 
 
+def check_stream(sock: _socket.socket) -> None:
+    """Refuse a socket that cannot carry TLS: not ``SOCK_STREAM``."""
+    if sock.type != _socket.SOCK_STREAM:
+        raise ValueError("only SOCK_STREAM sockets can carry TLS")
+
+
 class _ConnectionState(abc.ABC):
     """A TLS connection's context and what its handshake settled: asked of a
     :class:`TLSWrappedSocket` and of a :class:`~tls_adapter.TLSWrappedBuffer` alike."""
@@ -205,8 +211,8 @@ class TLSWrappedSocket(_SocketSurface, _ConnectionState):
         raise TypeError("TLSWrappedSocket objects are made by context.wrap_socket()")
 
     def _init_socket(self, sock: _socket.socket, *, checked: bool = False) -> None:
-        if not checked and sock.type != _socket.SOCK_STREAM:
-            raise ValueError("only SOCK_STREAM sockets can carry TLS")
+        if not checked:
+            check_stream(sock)
         self._sock = sock
         self._io_refs = 0
         self._closed = False

@@ -105,7 +105,7 @@ _FIONREAD = _fionread()
 
 #: Ciphertext beyond which the kernel surely holds a whole record and more after it:
 #: the largest record (16 KiB of plaintext plus 256 bytes of expansion) and its header.
-_MORE_THAN_A_RECORD = 5 + 16384 + 256
+_MORE_THAN_A_RECORD = 5 + RECORD + 256
 
 #: The errnos of a TCP connection that failed (peer reset, gone, unreachable): what a
 #: library attached to a socket may leave when it reports a broken transport. Any other
@@ -346,10 +346,6 @@ class FFISession(Protocol):
         """Like :meth:`read`, straight into the writable byte view *view*; 0 once the
         peer's close_notify arrived. Raises :class:`TypeError` for a read-only view."""
 
-    def _recv(self, target: Any, n: int) -> int:
-        """Decrypt up to *n* bytes to *target* (a ctypes buffer or an address); 0 once
-        the peer's close_notify arrived."""
-
     def write(self, data: bytes | bytearray | memoryview) -> int:
         """Encrypt all of *data* into the outgoing buffer; returns ``len(data)``.
         Attached to a descriptor: how many bytes were sent, or the binding's want-write
@@ -573,42 +569,30 @@ class FFIBuffer(BufferBase[ClientContext | ServerContext]):
             or not view.nbytes
         ):
             return super()._readinto_nowait(view, amt)
-        sock = self._sock
-        if sock is not None and sock.fileno() != self._fd:
-            self._check_attached()
-        amt = min(amt, view.nbytes)
-        target = (ctypes.c_char * amt).from_buffer(view)
+        self._check_attached()
         try:
-            recv = self._session._recv
-            address = ctypes.addressof(target)
-            try:
-                got = recv(address, amt)
-            except self._errors.want_read:
-                return -1
-            except Exception as e:
-                self._errors.reraise(e)
-            if not got:
-                self._peer_closed = True
-                return 0
-            fionread = _FIONREAD
-            if sock is None or fionread is None:
-                return got
-            fd, avail = self._fd, self._avail
+            got = self._session.readinto(view, amt)
+        except self._errors.want_read:
+            return -1
+        except Exception as e:
+            self._errors.reraise(e)
+        if not got:
+            self._peer_closed = True
+        elif self._sock is not None and _FIONREAD is not None:
+            amt = min(amt, view.nbytes)
             while got < amt:
-                fionread(fd, avail)
-                if avail[0] <= _MORE_THAN_A_RECORD:
+                _FIONREAD(self._fd, self._avail)
+                if self._avail[0] <= _MORE_THAN_A_RECORD:
                     break
                 try:
-                    n = recv(address + got, amt - got)
+                    n = self._session.readinto(view[got:], amt - got)
                 except Exception:
                     break
                 if not n:
                     self._peer_closed = True
                     break
                 got += n
-            return got
-        finally:
-            del target  # release the export of the caller's buffer
+        return got
 
     def write(self, buf: Buffer) -> int:
         """Encrypt *buf*; raises :class:`WantWriteError` while 256 KiB of output is unsent."""
@@ -742,9 +726,8 @@ class FFIClientContext(ClientContext):
         (:class:`~tls_adapter._socket.DescriptorSocket`); see :meth:`ClientContext.wrap_socket`
         for the arguments.
         """
-        _check_stream(socket)
-        buffer = self._connect(ServerName(server_hostname, check_hostname), socket)
-        return DescriptorSocket._create(socket, buffer)
+        name = ServerName(server_hostname, check_hostname)
+        return DescriptorSocket._attach(socket, lambda sock: self._connect(name, sock))
 
 
 class FFIServerContext(ServerContext):
@@ -793,13 +776,4 @@ class FFIServerContext(ServerContext):
         """Wrap an accepted ``SOCK_STREAM`` socket; call ``do_handshake()`` next. The
         library reads and writes the socket's descriptor itself
         (:class:`~tls_adapter._socket.DescriptorSocket`)."""
-        _check_stream(socket)
-        return DescriptorSocket._create(socket, self._accept(socket))
-
-
-def _check_stream(sock: _socket.socket) -> None:
-    """Refuse what a library cannot be attached to: a closed or non-stream socket."""
-    if sock.type != _socket.SOCK_STREAM:
-        raise ValueError("only SOCK_STREAM sockets can carry TLS")
-    if sock.fileno() < 0:
-        raise OSError(errno.EBADF, "Bad file descriptor")
+        return DescriptorSocket._attach(socket, self._accept)

@@ -390,8 +390,8 @@ class PyOpenSSLClientContext(ClientContext):
     ) -> TLSWrappedSocket:
         """Wrap a connected socket: OpenSSL reads and writes its descriptor itself."""
         name = ServerName(server_hostname, check_hostname)
-        return DescriptorSocket._create(
-            socket, PyOpenSSLBuffer._create(self, self._native, name, socket)
+        return DescriptorSocket._attach(
+            socket, lambda sock: PyOpenSSLBuffer._create(self, self._native, name, sock)
         )
 
 
@@ -445,8 +445,8 @@ class PyOpenSSLServerContext(ServerContext):
 
     def wrap_socket(self, socket: _socket.socket) -> TLSWrappedSocket:
         """Wrap an accepted socket: OpenSSL reads and writes its descriptor itself."""
-        return DescriptorSocket._create(
-            socket, PyOpenSSLBuffer._create(self, self._native, None, socket)
+        return DescriptorSocket._attach(
+            socket, lambda sock: PyOpenSSLBuffer._create(self, self._native, None, sock)
         )
 
 
@@ -458,7 +458,8 @@ def _switch(conn: SSL.Connection, derived: PyOpenSSLServerContext) -> None:
 
 # -- connections ------------------------------------------------------------------------
 def _nothing() -> int:
-    """No ciphertext waits in Python: a connection on a descriptor writes it itself."""
+    """No ciphertext waits in memory BIOs: a connection on a descriptor reads and writes
+    it itself."""
     return 0
 
 
@@ -472,7 +473,7 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
 
     _conn: SSL.Connection
     _outgoing_pending: Callable[[], int]
-    _on_descriptor: bool
+    _incoming_pending: Callable[[], int]
     _name: ServerName | None
     _staged: bytearray
     _established: bool
@@ -508,8 +509,11 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
                 _expect_peer_name(conn, name)
         conn.set_app_data(weakref.ref(self))
         self._conn = conn
-        self._outgoing_pending = _nothing if sock is not None else outgoing_bio_probe(conn)
-        self._on_descriptor = sock is not None
+        if sock is None:
+            self._outgoing_pending = outgoing_bio_probe(conn)
+            self._incoming_pending = functools.partial(incoming_bio_pending, conn)
+        else:  # no memory BIOs: OpenSSL reads and writes the descriptor
+            self._outgoing_pending = self._incoming_pending = _nothing
         return self
 
     def _verify_failure(self, text: str) -> str | None:
@@ -662,7 +666,7 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
 
     def incoming_bytes_buffered(self) -> int:
         """Ciphertext received but not yet processed."""
-        return 0 if self._on_descriptor else incoming_bio_pending(self._conn)
+        return self._incoming_pending()
 
     def outgoing_bytes_buffered(self) -> int:
         """Ciphertext waiting to be sent."""
