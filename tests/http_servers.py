@@ -349,13 +349,22 @@ class _Process:
 
 
 class NginxServer(_Process):
-    """nginx on 127.0.0.1 over TLS 1.2/1.3; ``location /`` returns ``hello\\n``."""
+    """nginx on 127.0.0.1 over TLS 1.2/1.3; ``location /`` returns ``hello\\n``.
+
+    With ``http2=True`` it also speaks HTTP/2 (chosen by ALPN); ``/protocol`` returns
+    the protocol nginx served the request with (``HTTP/2.0`` or ``HTTP/1.1``).
+    """
 
     name = "nginx"
 
-    def __init__(self, workdir: Path, files: PKIFiles, *, verify_client: bool = False) -> None:
+    def __init__(
+        self, workdir: Path, files: PKIFiles, *, verify_client: bool = False, http2: bool = False
+    ) -> None:
         self.binary = require_tool("nginx")
         super().__init__(workdir)
+        # "listen ... http2" works from nginx 1.9.5 on (1.25.1+ prefer "http2 on;" and
+        # only warn about it).
+        listen_http2 = " http2" if http2 else ""
         client = (
             f"ssl_verify_client on;\n        ssl_client_certificate {files.ca};"
             if verify_client
@@ -378,13 +387,14 @@ http {{
     uwsgi_temp_path {workdir}/uwsgi;
     scgi_temp_path {workdir}/scgi;
     server {{
-        listen 127.0.0.1:{self.port} ssl;
+        listen 127.0.0.1:{self.port} ssl{listen_http2};
         server_name localhost;
         ssl_certificate {files.server_chain};
         ssl_certificate_key {files.server_key};
         ssl_protocols TLSv1.2 TLSv1.3;
         {client}
         location / {{ return 200 "hello\\n"; }}
+        location = /protocol {{ return 200 "$server_protocol\\n"; }}
     }}
 }}
 """

@@ -410,7 +410,7 @@ def test_plain_http_server(
     with (
         urllib3.ProxyManager(
             f"https://localhost:{plain_server.port}",
-            proxy_ssl_context=trusting(backend, files),  # type: ignore[arg-type]
+            proxy_ssl_context=trusting(backend, files),
             retries=False,
         ) as proxy,
         pytest.raises(urllib3.exceptions.ProxyError, match="only use HTTP and not HTTPS"),
@@ -516,7 +516,7 @@ def test_https_proxy_tls_in_tls(
     with urllib3.ProxyManager(
         tunnel.url,
         ssl_context=trusting(backend, files),
-        proxy_ssl_context=trusting(backend, files),  # type: ignore[arg-type]
+        proxy_ssl_context=trusting(backend, files),
     ) as pm:
         r = pm.request("GET", server.url("/bytes/200000", host="localhost"))
         assert (r.status, len(r.data)) == (200, 200000)
@@ -533,7 +533,7 @@ def test_https_proxy_with_untrusted_origin(
         urllib3.ProxyManager(
             tunnel.url,
             ssl_context=SSLContext(backend=backend),
-            proxy_ssl_context=trusting(backend, files),  # type: ignore[arg-type]
+            proxy_ssl_context=trusting(backend, files),
             retries=False,
         ) as pm,
         pytest.raises(SSLError, match="certificate verify failed"),

@@ -3,7 +3,10 @@
 Build a :class:`TLSConfiguration`, pick a backend with :func:`get_backend` (the default
 is OpenSSL through :mod:`ssl`), build a context once, and wrap sockets or buffers with
 it. :mod:`tls_adapter.urllib3` and :mod:`tls_adapter.requests` plug this into urllib3
-and requests.
+and requests; :class:`SSLContext <tls_adapter.urllib3.SSLContext>` is an
+:class:`ssl.SSLContext` on any backend for every other client (httpx, aiohttp,
+asyncio), and :func:`inject_into_ssl` makes the contexts libraries create themselves
+use a backend.
 """
 
 from ._api import ClientContext, ServerContext, TLSWrappedBuffer, TLSWrappedSocket
@@ -19,6 +22,7 @@ from ._errors import (
     WantReadError,
     WantWriteError,
 )
+from ._inject_ssl import extract_from_ssl, inject_into_ssl
 from ._trust import Certificate, PrivateKey, TrustStore
 from .backends import (
     Backend,
@@ -26,6 +30,7 @@ from .backends import (
     default_backend,
     get_backend,
 )
+from .urllib3 import SSLContext
 
 __version__ = "0.1.0"
 
@@ -40,6 +45,7 @@ __all__ = [
     "NextProtocol",
     "PrivateKey",
     "RaggedEOF",
+    "SSLContext",
     "SecurityWarning",
     "ServerContext",
     "TLSConfiguration",
@@ -53,5 +59,7 @@ __all__ = [
     "__version__",
     "available_backends",
     "default_backend",
+    "extract_from_ssl",
     "get_backend",
+    "inject_into_ssl",
 ]

@@ -29,6 +29,7 @@ import functools
 from collections.abc import Iterable
 
 from ._errors import ConfigurationError
+from ._ssl_compat import STDLIB_CONTEXT
 
 
 class CipherSuite(enum.IntEnum):
@@ -487,7 +488,7 @@ def openssl_name_table() -> dict[int, str]:
     """
     import ssl
 
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context = STDLIB_CONTEXT(ssl.PROTOCOL_TLS_CLIENT)
     # "@SECLEVEL=0" lets OpenSSL 1.1+ list the weak suites too; libraries that
     # do not understand it (e.g. LibreSSL) get the plainer spellings.
     for cipher_string in ("ALL:COMPLEMENTOFALL:@SECLEVEL=0", "ALL:COMPLEMENTOFALL"):

@@ -4,9 +4,13 @@
     Every backend this release knows, whether it works here (and if not, why), its
     library version and what it can do. ``--json`` for machines.
 ``tls-adapter get URL``
-    Fetch *URL* through requests and :class:`~tls_adapter.requests.TLSAdapter` with a
-    chosen backend, and show what was negotiated: TLS version, cipher suite (IANA
-    name), ALPN protocol and the server's certificate.
+    Fetch *URL* with a chosen backend and show what was negotiated: HTTP version, TLS
+    version, cipher suite (IANA name), ALPN protocol and the server's certificate. The
+    client is requests with :class:`~tls_adapter.requests.TLSAdapter` unless
+    ``--client`` picks another: ``urllib3`` (``PoolManager(ssl_context=...)``),
+    ``httpx`` (``httpx.Client(verify=...)``, ``--http2`` for HTTP/2) or ``aiohttp``
+    (``TCPConnector(ssl=...)``), each given one :class:`tls_adapter.urllib3.SSLContext`
+    built from the options. httpx and aiohttp are imported only when asked for.
 ``tls-adapter demo``
     Offline: make a throwaway CA and server certificate, start a local HTTPS server
     for each backend that has a server side, and fetch from each of them with every
@@ -20,14 +24,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import importlib
 import json
 import os
 import sys
 import textwrap
 import time
 import traceback
+import urllib.parse
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from ._cli_output import (
@@ -36,7 +42,9 @@ from ._cli_output import (
     _import_requests,
     _last_negotiated,
     _needs,
+    _Negotiated,
     _recording_adapter,
+    _recording_context_class,
     _table,
 )
 from ._config import TLSConfiguration
@@ -46,7 +54,12 @@ from ._trust import Certificate, PrivateKey, TrustStore
 from ._x509 import decode_certificate
 from .backends import Backend, backend_status, get_backend
 
+if TYPE_CHECKING:
+    from .urllib3 import SSLContext
+
 __all__ = ["main"]
+
+_USER_AGENT = f"tls-adapter/{__version__}"
 
 
 # -- tls-adapter backends --------------------------------------------------------------
@@ -222,30 +235,104 @@ def _certificate_lines(der: bytes) -> list[tuple[str, str]]:
     return lines
 
 
-def _cmd_get(args: argparse.Namespace) -> int:
-    requests = _import_requests()
-    url: str = args.url
-    if not url.lower().startswith("https://"):
-        raise _Failure(f"not an https:// URL: {url}")
-    configuration = _client_configuration(args)
+_CLIENTS = ("requests", "urllib3", "httpx", "aiohttp")
+# The PyPI distribution each client comes in, and the tls_adapter extra that installs it.
+_CLIENT_EXTRAS = {
+    "requests": "requests",
+    "urllib3": "urllib3",
+    "httpx": "httpx",
+    "aiohttp": "aiohttp",
+}
+_MAX_REDIRECTS = 30  # as requests
+
+
+@dataclasses.dataclass
+class _Fetched:
+    """What a client's GET returned, as labels for printing."""
+
+    url: str
+    status: str
+    client: str
+    http_version: str
+    body_length: int
+    negotiated: _Negotiated
+
+
+def _import_client(name: str) -> None:
+    """Import the client library *name*, or fail in one line naming the extra to install."""
     try:
-        backend = get_backend(args.backend) if args.backend else None
-    except ConfigurationError as e:
-        raise _Failure(str(e)) from e
+        importlib.import_module(name)
+    except ImportError:
+        raise _Failure(
+            f"--client {name} needs {name}, which is not installed; install it with: "
+            f"pip install 'tls_adapter[{_CLIENT_EXTRAS[name]}]'"
+        ) from None
+
+
+def _client_label(module: object) -> str:
+    """``httpx 0.28.1``: a client library's name and version."""
+    name = getattr(module, "__name__", "?")
+    return f"{name} {getattr(module, '__version__', '(version unknown)')}"
+
+
+def _http_version_label(version: object) -> str:
+    """``HTTP/1.1`` from http.client's and urllib3's ``11``, or aiohttp's ``HttpVersion``."""
+    if isinstance(version, int):
+        return {9: "HTTP/0.9", 10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2"}.get(version, "-")
+    major, minor = getattr(version, "major", None), getattr(version, "minor", None)
+    if isinstance(major, int) and isinstance(minor, int):
+        return f"HTTP/{major}" if major >= 2 else f"HTTP/{major}.{minor}"
+    return str(version) if version else "-"
+
+
+def _recording_context(
+    configuration: TLSConfiguration, backend: Backend | None, *, pin_alpn: bool
+) -> tuple[SSLContext, list[Any]]:
+    """A :class:`tls_adapter.urllib3.SSLContext` that remembers every connection it wraps.
+
+    What ``_recording_adapter`` does for requests, for the clients that take a context:
+    the last entry is the connection the response came from.
+    """
+    context_class, seen = _recording_context_class(pin_alpn=pin_alpn)
+    context: SSLContext = context_class(configuration, backend=backend)
+    return context, seen
+
+
+def _client_failure(
+    client: str, exc: BaseException, seen: list[Any], args: argparse.Namespace
+) -> _Failure:
+    """The one-line error for a failed fetch: what went wrong, then the client's exception."""
+    # aiohttp's connector errors subclass ssl.SSLCertVerificationError / ssl.SSLError
+    # (and OSError) without their attributes; what happened is the error they carry.
+    inner = getattr(exc, "certificate_error", None) or getattr(exc, "os_error", None)
+    message = _describe(inner if isinstance(inner, BaseException) else exc)
+    try:
+        alpn = _last_negotiated(seen).alpn
+    except Exception:  # the connection may be closed by now (some backends then raise)
+        alpn = "-"
+    speaks_h2 = client == "httpx" and alpn == "h2"
+    if args.alpn and alpn not in ("-", "http/1.1") and not speaks_h2:
+        what = "httpx without --http2" if client == "httpx" else client
+        message += f" (the server chose ALPN {alpn!r}; {what} speaks only HTTP/1.1)"
+    if client != "requests":  # requests' errors read as they always did
+        kind = type(exc)
+        message += f" [{kind.__module__.split('.')[0]}.{kind.__qualname__}]"
+    return _Failure(message)
+
+
+def _fetch_requests(
+    args: argparse.Namespace, configuration: TLSConfiguration, backend: Backend | None
+) -> tuple[_Fetched, Backend]:
+    requests = _import_requests()
     adapter, seen = _recording_adapter(configuration, backend, pin_alpn=bool(args.alpn))
     session = requests.Session()
     session.mount("https://", adapter)
-    session.headers["User-Agent"] = f"tls-adapter/{__version__}"
-    if args.insecure:
-        print("warning: certificate validation is off (--insecure)", file=sys.stderr)
-    with session, warnings.catch_warnings():
-        if args.insecure:
-            warnings.simplefilter("ignore")
-        prepared = session.prepare_request(requests.Request("GET", url))
+    session.headers["User-Agent"] = _USER_AGENT
+    with session:
+        prepared = session.prepare_request(requests.Request("GET", args.url))
         # Honour proxy settings from the environment, but not REQUESTS_CA_BUNDLE /
         # CURL_CA_BUNDLE: --trust decides what is trusted.
         settings = session.merge_environment_settings(prepared.url, {}, True, None, None)
-        started = time.perf_counter()
         try:
             response = session.send(
                 prepared,
@@ -259,17 +346,185 @@ def _cmd_get(args: argparse.Namespace) -> int:
             negotiated = _last_negotiated(seen)  # before the connection is released
             body = response.content
         except requests.exceptions.RequestException as e:
-            message = _describe(e)
-            alpn = _last_negotiated(seen).alpn
-            if args.alpn and alpn not in ("-", "http/1.1"):
-                message += f" (the server chose ALPN {alpn!r}; requests speaks only HTTP/1.1)"
-            raise _Failure(message) from e
+            raise _client_failure("requests", e, seen, args) from e
+    fetched = _Fetched(
+        url=response.url,
+        status=f"{response.status_code} {response.reason or ''}".rstrip(),
+        client=_client_label(requests),
+        http_version=_http_version_label(getattr(response.raw, "version", None)),
+        body_length=len(body),
+        negotiated=negotiated,
+    )
+    backend_used: Backend = adapter.backend
+    return fetched, backend_used
+
+
+def _environment_proxy(url: str) -> str | None:
+    """The proxy for *url* from ``HTTPS_PROXY``/``NO_PROXY`` (as requests and httpx read them)."""
+    import urllib.request
+
+    host = urllib.parse.urlsplit(url).hostname or ""
+    proxy = urllib.request.getproxies().get("https")
+    if not proxy or urllib.request.proxy_bypass(host):
+        return None
+    return proxy
+
+
+def _fetch_urllib3(
+    args: argparse.Namespace, configuration: TLSConfiguration, backend: Backend | None
+) -> tuple[_Fetched, Backend]:
+    import urllib3
+
+    context, seen = _recording_context(configuration, backend, pin_alpn=bool(args.alpn))
+    headers = {"User-Agent": _USER_AGENT}
+    proxy = _environment_proxy(args.url)
+    manager = (
+        urllib3.ProxyManager(proxy, ssl_context=context, proxy_ssl_context=context, headers=headers)
+        if proxy
+        else urllib3.PoolManager(ssl_context=context, headers=headers)
+    )
+    # No retries (as requests and httpx), but follow redirects.
+    retries = urllib3.Retry(
+        total=None, connect=0, read=0, other=0, status=0, redirect=_MAX_REDIRECTS
+    )
+    with manager:
+        try:
+            response = manager.request(
+                "GET", args.url, timeout=urllib3.Timeout(args.timeout), retries=retries
+            )
+        except urllib3.exceptions.HTTPError as e:
+            raise _client_failure("urllib3", e, seen, args) from e
+        negotiated = _last_negotiated(seen)
+    url = args.url
+    for step in response.retries.history if response.retries else ():
+        if step.redirect_location:
+            url = urllib.parse.urljoin(url, step.redirect_location)
+    fetched = _Fetched(
+        url=url,
+        status=f"{response.status} {response.reason or ''}".rstrip(),
+        client=_client_label(urllib3),
+        http_version=_http_version_label(response.version),
+        body_length=len(response.data),
+        negotiated=negotiated,
+    )
+    return fetched, context.backend
+
+
+def _fetch_httpx(
+    args: argparse.Namespace, configuration: TLSConfiguration, backend: Backend | None
+) -> tuple[_Fetched, Backend]:
+    import httpx
+
+    context, seen = _recording_context(configuration, backend, pin_alpn=bool(args.alpn))
+    client = httpx.Client(
+        verify=context,
+        http2=args.http2,
+        timeout=args.timeout,
+        follow_redirects=True,
+        max_redirects=_MAX_REDIRECTS,
+        headers={"User-Agent": _USER_AGENT},
+    )
+    with client:
+        try:
+            response = client.get(args.url)
+        except httpx.HTTPError as e:
+            raise _client_failure("httpx", e, seen, args) from e
+        negotiated = _last_negotiated(seen)
+    fetched = _Fetched(
+        url=str(response.url),
+        status=f"{response.status_code} {response.reason_phrase or ''}".rstrip(),
+        client=_client_label(httpx),
+        http_version=response.http_version,
+        body_length=len(response.content),
+        negotiated=negotiated,
+    )
+    return fetched, context.backend
+
+
+def _fetch_aiohttp(
+    args: argparse.Namespace, configuration: TLSConfiguration, backend: Backend | None
+) -> tuple[_Fetched, Backend]:
+    import asyncio
+
+    import aiohttp
+
+    context, seen = _recording_context(configuration, backend, pin_alpn=bool(args.alpn))
+
+    async def fetch() -> _Fetched:
+        connector = aiohttp.TCPConnector(ssl=context)
+        session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=args.timeout),
+            headers={"User-Agent": _USER_AGENT},
+            trust_env=True,  # proxies from the environment, as the other clients
+        )
+        async with session, session.get(args.url, max_redirects=_MAX_REDIRECTS) as response:
+            negotiated = _last_negotiated(seen)  # before the connection is released
+            body = await response.read()
+        return _Fetched(
+            url=str(response.url),
+            status=f"{response.status} {response.reason or ''}".rstrip(),
+            client=_client_label(aiohttp),
+            http_version=_http_version_label(response.version),
+            body_length=len(body),
+            negotiated=negotiated,
+        )
+
+    try:
+        fetched = asyncio.run(fetch())
+    except (aiohttp.ClientError, asyncio.TimeoutError) as e:
+        raise _client_failure("aiohttp", e, seen, args) from e
+    return fetched, context.backend
+
+
+_FETCHERS = {
+    "requests": _fetch_requests,
+    "urllib3": _fetch_urllib3,
+    "httpx": _fetch_httpx,
+    "aiohttp": _fetch_aiohttp,
+}
+
+
+def _cmd_get(args: argparse.Namespace) -> int:
+    url: str = args.url
+    client: str = args.client
+    if args.http2 and client != "httpx":
+        raise _Failure(f"--http2 works only with --client httpx ({client} speaks HTTP/1.1 only)")
+    # A missing client library is reported before anything else is looked at.
+    if client == "requests":
+        _import_requests()
+    else:
+        _import_client(client)
+    if args.http2:
+        try:
+            import h2  # noqa: F401  (httpx imports it; only whether it is there matters)
+        except ImportError:
+            raise _Failure(
+                "--http2 needs the h2 package, which is not installed; install it with: "
+                "pip install 'tls_adapter[httpx]'"
+            ) from None
+    if not url.lower().startswith("https://"):
+        raise _Failure(f"not an https:// URL: {url}")
+    configuration = _client_configuration(args)
+    try:
+        backend = get_backend(args.backend) if args.backend else None
+    except ConfigurationError as e:
+        raise _Failure(str(e)) from e
+    if args.insecure:
+        print("warning: certificate validation is off (--insecure)", file=sys.stderr)
+    with warnings.catch_warnings():
+        if args.insecure:
+            warnings.simplefilter("ignore")
+        started = time.perf_counter()
+        fetched, used = _FETCHERS[client](args, configuration, backend)
         elapsed = (time.perf_counter() - started) * 1000
-    name = adapter.backend.name
+    negotiated = fetched.negotiated
     rows: list[tuple[str, str]] = [
-        ("url", response.url),
-        ("status", f"{response.status_code} {response.reason or ''}".rstrip()),
-        ("backend", f"{name} ({adapter.backend.capabilities.library})"),
+        ("url", fetched.url),
+        ("status", fetched.status),
+        ("client", fetched.client),
+        ("http", fetched.http_version),
+        ("backend", f"{used.name} ({used.capabilities.library})"),
         ("tls", negotiated.version),
         ("cipher", negotiated.cipher),
         ("alpn", negotiated.alpn),
@@ -278,7 +533,7 @@ def _cmd_get(args: argparse.Namespace) -> int:
         rows += [
             (f"peer {label}", value) for label, value in _certificate_lines(negotiated.peer_der)
         ]
-    rows += [("body", f"{len(body)} bytes"), ("time", f"{elapsed:.0f} ms")]
+    rows += [("body", f"{fetched.body_length} bytes"), ("time", f"{elapsed:.0f} ms")]
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         print(f"{label + ':':<{width + 1}} {value}")
@@ -337,6 +592,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     get.add_argument("--insecure", action="store_true", help="do not validate the certificate")
     get.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
+    get.add_argument(
+        "--client",
+        choices=_CLIENTS,
+        default="requests",
+        help="HTTP client library to fetch with, given a context built from these options "
+        "(default: requests)",
+    )
+    get.add_argument(
+        "--http2", action="store_true", help="offer HTTP/2 (--client httpx; needs the h2 package)"
+    )
     get.set_defaults(func=_cmd_get)
 
     demo = commands.add_parser(

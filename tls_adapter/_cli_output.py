@@ -94,7 +94,8 @@ def _describe(exc: BaseException) -> str:
         if isinstance(e, (CertificateValidationError, ConfigurationError)):
             return str(e)
         if isinstance(e, ssl.SSLCertVerificationError):
-            reason = e.verify_message or e.reason or str(e)
+            # aiohttp's certificate error subclasses this without setting the attributes
+            reason = getattr(e, "verify_message", None) or getattr(e, "reason", None) or str(e)
             return f"certificate verify failed: {reason}"
     for e in causes:
         if isinstance(e, (ssl.SSLError, TLSError)):
@@ -168,17 +169,13 @@ def _negotiated_from_socket(sock: Any) -> _Negotiated:
     return out
 
 
-def _recording_adapter(
-    configuration: TLSConfiguration, backend: str | Backend | None, *, pin_alpn: bool = False
-) -> tuple[Any, list[Any]]:
-    """A TLSAdapter whose contexts remember every connection they wrap, in order.
+def _recording_context_class(*, pin_alpn: bool = False) -> tuple[type[Any], list[Any]]:
+    """A :class:`tls_adapter.urllib3.SSLContext` subclass whose instances remember every
+    connection they wrap, in order, and the list they append to.
 
-    The last entry is the connection the last response came from (an HTTPS proxy's own
-    connection, if any, is wrapped before the one tunnelled through it). With
-    *pin_alpn*, the configuration's ALPN list is offered as given: urllib3 would
-    otherwise replace it with its own (``http/1.1``).
+    With *pin_alpn*, the configuration's ALPN list is offered as given, whatever the
+    client asks for (urllib3 would replace it with ``http/1.1``, httpx with its own).
     """
-    from .requests import TLSAdapter
     from .urllib3 import SSLContext
 
     seen: list[Any] = []
@@ -199,8 +196,23 @@ def _recording_adapter(
             if not pin_alpn:
                 super().set_alpn_protocols(alpn_protocols)
 
+    return RecordingContext, seen
+
+
+def _recording_adapter(
+    configuration: TLSConfiguration, backend: str | Backend | None, *, pin_alpn: bool = False
+) -> tuple[Any, list[Any]]:
+    """A TLSAdapter whose contexts remember every connection they wrap, in order.
+
+    The last entry is the connection the last response came from (an HTTPS proxy's own
+    connection, if any, is wrapped before the one tunnelled through it).
+    """
+    from .requests import TLSAdapter
+
+    context_class, seen = _recording_context_class(pin_alpn=pin_alpn)
+
     class RecordingTLSAdapter(TLSAdapter):
-        _context_class = RecordingContext
+        _context_class = context_class
 
     return RecordingTLSAdapter(configuration, backend=backend), seen
 

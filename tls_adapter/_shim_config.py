@@ -30,6 +30,7 @@ from ._api import ClientContext, quiet_insecure_warning
 from ._ciphers import CipherSuite
 from ._config import TLSConfiguration
 from ._enums import NextProtocol, TLSVersion, version_rank
+from ._ssl_compat import STDLIB_CONTEXT
 from ._trust import TrustStore, der_to_pem, pem_blocks
 from ._x509 import dns_name_matches, split_der_certificates
 from .backends import Backend
@@ -119,7 +120,7 @@ def client_context(backend: Backend, configuration: TLSConfiguration) -> ClientC
 @functools.cache
 def stdlib_defaults() -> tuple[int, int]:
     """``(options, verify_flags)`` of a fresh ``ssl.create_default_context()``."""
-    probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    probe = STDLIB_CONTEXT(ssl.PROTOCOL_TLS_CLIENT)
     flags = int(probe.verify_flags)
     if hasattr(ssl, "VERIFY_X509_PARTIAL_CHAIN") and _stdlib_strict_default():
         flags |= int(ssl.VERIFY_X509_PARTIAL_CHAIN | ssl.VERIFY_X509_STRICT)
@@ -269,7 +270,7 @@ def effective_versions(
 @functools.cache
 def stdlib_cipher_dicts() -> dict[int, dict[str, Any]]:
     """IANA value -> the ``ssl.SSLContext.get_ciphers()`` entry, for every suite ``ssl`` knows."""
-    probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    probe = STDLIB_CONTEXT(ssl.PROTOCOL_TLS_CLIENT)
     with contextlib.suppress(ssl.SSLError):
         probe.set_ciphers("ALL:COMPLEMENTOFALL:@SECLEVEL=0")
     return {info["id"] & 0xFFFF: dict(info) for info in probe.get_ciphers()}

@@ -35,7 +35,9 @@ whatever backend the shim's context uses:
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
+import os
 import socket as _socket
 import ssl
 from collections.abc import Callable, Iterator
@@ -44,6 +46,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._api import TLSWrappedBuffer, TLSWrappedSocket, _SocketSurface
 from ._errors import CertificateValidationError, RaggedEOF, TLSError, WantReadError, WantWriteError
 from ._shim_config import alpn_text, cipher_tuple, match_hostname
+from ._ssl_compat import stdlib_look_alike
 from ._verify_codes import VerifyCode
 from ._x509 import decode_certificate
 
@@ -262,7 +265,6 @@ class _Connection:
     """
 
     server_side = False
-    session = None
     session_reused = False
 
     _context: SSLContext
@@ -286,8 +288,21 @@ class _Connection:
         self._conn = conn
         self._checks = checks
         self._handshake_done = False
-        #: The ``server_hostname`` given to ``wrap_socket``/``wrap_bio`` (IDNA-encoded).
-        self.server_hostname = checks.server_hostname
+
+    @property
+    def session(self) -> None:
+        """``None``: TLS sessions are not exposed (resumption is not supported)."""
+        return None
+
+    @session.setter
+    def session(self, value: object) -> None:
+        if value is not None:
+            raise ValueError("TLS session resumption is not supported")
+
+    @property
+    def server_hostname(self) -> str | None:
+        """The ``server_hostname`` given to ``wrap_socket``/``wrap_bio`` (IDNA-encoded)."""
+        return self._checks.server_hostname
 
     @property
     def context(self) -> SSLContext:
@@ -298,10 +313,13 @@ class _Connection:
         """The peer's certificate: a stdlib-style dict, or DER bytes with *binary_form*.
 
         The dict is empty when the certificate was not validated (``CERT_NONE``), as
-        with :mod:`ssl`; the DER form is always available.
+        with :mod:`ssl`; the DER form is always available. On a closed socket it raises
+        :class:`OSError` (``EBADF``), as :mod:`ssl` does.
         """
         if not self._handshake_done:
             raise ValueError("handshake not done yet")
+        if isinstance(self._conn, TLSWrappedSocket) and self._conn.fileno() < 0:
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
         der = self._conn.getpeercert()
         if binary_form or der is None:
             return der
@@ -351,13 +369,21 @@ class _Connection:
 
 
 # -- the socket ---------------------------------------------------------------------------
-class SSLSocket(_Connection, _SocketSurface):
-    """An ``ssl.SSLSocket`` look-alike over a :class:`~tls_adapter.TLSWrappedSocket`.
+# socket.socket's __slots__ _io_refs and _closed hold the makefile() reference count and
+# the closed flag, as they do for the stdlib socket.
+@stdlib_look_alike(
+    ssl.SSLSocket, "not supported by tls_adapter's SSLSocket", storage=("_io_refs", "_closed")
+)
+# typeshed declares some of the stdlib's properties as plain attributes (type, family,
+# context, session, server_hostname); the look-alike's read-only properties differ.
+class SSLSocket(_Connection, _SocketSurface, ssl.SSLSocket):  # type: ignore[misc,override]
+    """An :class:`ssl.SSLSocket` over a :class:`~tls_adapter.TLSWrappedSocket`.
 
-    Made by :meth:`tls_adapter.urllib3.SSLContext.wrap_socket`. It is not a subclass of
-    :class:`ssl.SSLSocket` (nothing of the stdlib's TLS machinery is involved), so code
-    that checks ``isinstance(sock, ssl.SSLSocket)`` will see the difference; code that
-    uses the socket will not.
+    Made by :meth:`tls_adapter.urllib3.SSLContext.wrap_socket`. It is an instance of
+    :class:`ssl.SSLSocket` (and :class:`socket.socket`) for code that checks types, but
+    none of the stdlib's machinery runs: its own descriptor is never opened, every
+    operation goes to the backend's socket, and stdlib attributes it does not implement
+    raise :class:`AttributeError` (:mod:`tls_adapter._ssl_compat`).
     """
 
     _conn: TLSWrappedSocket
@@ -378,6 +404,15 @@ class SSLSocket(_Connection, _SocketSurface):
         self._closed = False
         #: Whether a TCP EOF without close_notify reads as a clean end of stream.
         self.suppress_ragged_eofs = suppress_ragged_eofs
+
+    @property
+    def _sslobj(self) -> SSLSocket | None:
+        """What ``ssl.SSLSocket`` keeps its connection in: this socket, until closed.
+
+        httpcore's sync backend reads the negotiated ALPN protocol from
+        ``sock._sslobj.selected_alpn_protocol()``.
+        """
+        return None if self._closed else self
 
     # -- TLS -------------------------------------------------------------------------------
     def do_handshake(self, block: bool = False) -> None:
@@ -490,6 +525,11 @@ class SSLSocket(_Connection, _SocketSurface):
         """The current timeout."""
         return self._conn.gettimeout()
 
+    @property
+    def timeout(self) -> float | None:
+        """The current timeout, as :attr:`socket.socket.timeout`."""
+        return self._conn.gettimeout()
+
     def __repr__(self) -> str:
         fd = self._conn.fileno()
         state = "closed" if fd < 0 else f"fd={fd}"
@@ -555,8 +595,9 @@ class _StdlibIOSocket(SSLSocket):
 
 
 # -- the BIO object -----------------------------------------------------------------------
-class SSLObject(_Connection):
-    """An ``ssl.SSLObject`` look-alike: a backend buffer behind two ``ssl.MemoryBIO``.
+@stdlib_look_alike(ssl.SSLObject, "not supported by tls_adapter's SSLObject")
+class SSLObject(_Connection, ssl.SSLObject):  # type: ignore[misc]
+    """An :class:`ssl.SSLObject`: a backend buffer behind two ``ssl.MemoryBIO``.
 
     Made by :meth:`tls_adapter.urllib3.SSLContext.wrap_bio`. Operations that need more
     data raise :class:`ssl.SSLWantReadError` after moving everything to send into the

@@ -50,12 +50,16 @@ Where backends word things differently, OpenSSL's words are added, because urlli
 its users look for them: ``Hostname mismatch, certificate is not valid for '<name>'.``
 and ``wrong version number`` (a peer that does not speak TLS, e.g. an HTTP proxy).
 
-The sockets it returns behave like ``ssl.SSLSocket`` (and ``wrap_bio()`` objects like
-``ssl.SSLObject``) but are not instances of it: code that checks
-``isinstance(sock, ssl.SSLSocket)`` sees the difference, code that uses them does not.
-With the ``openssl`` backend the connection *is* an ``ssl.SSLSocket`` underneath, and
-reads and writes go straight to it (its errors are already the ones described above),
-so a download through the shim costs what it costs through :mod:`ssl`.
+The context is an instance of :class:`ssl.SSLContext`, the sockets it returns of
+``ssl.SSLSocket`` and its ``wrap_bio()`` objects of ``ssl.SSLObject``, so clients that
+check types (httpx's sync HTTP/2 and HTTPS proxies, asyncio's ``start_tls``, aiohttp)
+accept them; nothing of OpenSSL runs in them, and stdlib attributes they do not
+implement (``sni_callback``, ``load_dh_params``, ``socket.connect``, ...) raise
+:class:`AttributeError` (see ``tls_adapter/_ssl_compat.py``). The same class is
+``tls_adapter.SSLContext``. With the ``openssl`` backend the connection *is* an
+``ssl.SSLSocket`` underneath, and reads and writes go straight to it (its errors are
+already the ones described above), so a download through the shim costs what it costs
+through :mod:`ssl`.
 """
 
 from __future__ import annotations
@@ -102,6 +106,7 @@ from ._shim_socket import (
     new_socket,
     ssl_error_from,
 )
+from ._ssl_compat import STDLIB_CONTEXT, ContextBase, stdlib_look_alike
 from ._trust import Certificate, PrivateKey, TrustStore
 from ._x509 import decode_certificate, is_ca_certificate
 from .backends import Backend, default_backend, get_backend
@@ -110,8 +115,9 @@ __all__ = ["SSLContext", "extract_from_urllib3", "inject_into_urllib3"]
 
 
 # -- the context ---------------------------------------------------------------------------
-class SSLContext:
-    """A duck-typed :class:`ssl.SSLContext` for urllib3, backed by a tls_adapter backend.
+@stdlib_look_alike(STDLIB_CONTEXT, "not supported by tls_adapter's SSLContext")
+class SSLContext(ContextBase):
+    """An :class:`ssl.SSLContext` for urllib3 and other clients, backed by any backend.
 
     :param configuration: the starting :class:`~tls_adapter.TLSConfiguration`
         (default: ``TLSConfiguration()``: validation on, system trust, TLS 1.2+). An
@@ -123,7 +129,10 @@ class SSLContext:
     :param protocol: as the first argument of :class:`ssl.SSLContext`.
 
     Instances hash by identity (urllib3 keys connection pools on the context) and are
-    safe to share between threads.
+    safe to share between threads. They are instances of :class:`ssl.SSLContext`, so
+    clients that check the type (asyncio's ``start_tls``, aiohttp, httpx) accept them;
+    stdlib attributes this class does not implement raise :class:`AttributeError`
+    (see :mod:`tls_adapter._ssl_compat`). Like :mod:`ssl`'s, they cannot be pickled.
     """
 
     #: Accepted for urllib3's ``$SSLKEYLOGFILE`` support; no key log is written.
@@ -483,7 +492,7 @@ class SSLContext:
 
         :raises ssl.SSLError: the string selects no suite.
         """
-        probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        probe = STDLIB_CONTEXT(ssl.PROTOCOL_TLS_CLIENT)
         probe.set_ciphers(ciphers)
         legacy = [
             info["id"] & 0xFFFF for info in probe.get_ciphers() if info["protocol"] != "TLSv1.3"
@@ -627,7 +636,8 @@ class SSLContext:
         return new_object(self, buffer, checks, incoming, outgoing)
 
     def __repr__(self) -> str:
-        return f"<tls_adapter.urllib3.SSLContext backend={self._backend.name!r} at 0x{id(self):x}>"
+        kind = f"{type(self).__module__}.{type(self).__qualname__}"
+        return f"<{kind} backend={self._backend.name!r} at 0x{id(self):x}>"
 
 
 def _hostname(server_hostname: str | bytes | None) -> str | None:
@@ -720,5 +730,8 @@ def extract_from_urllib3() -> None:
         originals = _injection.pop("originals", None)
         if originals is None:
             return
-        setattr(urllib3_util, _ATTRIBUTE, originals[0])
-        setattr(urllib3_ssl, _ATTRIBUTE, originals[1])
+        for module, original in zip((urllib3_util, urllib3_ssl), originals, strict=True):
+            # inject_into_ssl()'s class, taken over when this injection began: put back
+            # what ssl has now (that injection may have ended since).
+            stale = getattr(original, "_tls_adapter_injected_ssl", False)
+            setattr(module, _ATTRIBUTE, ssl.SSLContext if stale else original)

@@ -17,6 +17,9 @@ Directives:
     ``automodule`` with the given options when the module imports; otherwise a module
     target (so references to it still resolve) and a note with the import error.
 
+Stdlib attributes the ``ssl`` look-alikes refuse (``tls_adapter._ssl_compat.Unavailable``)
+are left out of the generated member lists.
+
 It also resolves references to public names written the short way inside the package
 (``TrustStore.system`` from :mod:`tls_adapter.backends`, an unqualified type alias
 such as ``CertificateChain``) to the object documented under its public name.
@@ -292,8 +295,18 @@ def _resolve_public_name(
     return make_refnode(app.builder, node["refdoc"], entry.docname, entry.node_id, contnode, name)
 
 
+def _skip_unavailable(
+    app: Sphinx, what: str, name: str, obj: object, skip: bool, options: Any
+) -> bool | None:
+    """Hide the stdlib attributes the ``ssl`` look-alikes refuse (they are not API)."""
+    from tls_adapter._ssl_compat import Unavailable
+
+    return True if isinstance(obj, Unavailable) else None
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     """Register the directives and the reference resolver."""
+    app.connect("autodoc-skip-member", _skip_unavailable)
     app.add_directive("tls-adapter-backends", BackendsDirective)
     app.add_directive("optional-markdown", OptionalMarkdownDirective)
     app.add_directive("tls-adapter-automodule", AutomoduleIfImportable)

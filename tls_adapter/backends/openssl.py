@@ -35,6 +35,7 @@ from .._errors import (
     WantWriteError,
 )
 from .._policy import PeerCheck, SecurityLevelGaps
+from .._ssl_compat import STDLIB_CONTEXT
 from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore
 from . import Capabilities, _make_backend
@@ -108,13 +109,13 @@ class _OpenSSLFlavour(_engine.Flavour):
     def new_native(self, server_side: bool, config: TLSConfiguration) -> Any:
         """``ssl.SSLContext``, or ``truststore.SSLContext`` for the OS verifier."""
         if server_side:
-            return ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            return STDLIB_CONTEXT(ssl.PROTOCOL_TLS_SERVER)
         store = config.trust_store if config.trust_store is not None else TrustStore.system()
         if config.validate_certificates and self.os_verifies(store):
             import truststore  # pragma: no cover - macOS/Windows only
 
             return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # pragma: no cover
-        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        return STDLIB_CONTEXT(ssl.PROTOCOL_TLS_CLIENT)
 
     def harden(self, ctx: Any, server_side: bool) -> None:
         """No compression, no renegotiation; servers pick the cipher; no CN matching."""
@@ -130,7 +131,7 @@ class _OpenSSLFlavour(_engine.Flavour):
 
     def tls13_suites(self) -> frozenset[int]:
         """OpenSSL's default TLS 1.3 suites, which ``ssl`` cannot change."""
-        probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        probe = STDLIB_CONTEXT(ssl.PROTOCOL_TLS_CLIENT)
         return frozenset(
             c["id"] & 0xFFFF for c in probe.get_ciphers() if c["protocol"] == "TLSv1.3"
         )

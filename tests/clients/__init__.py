@@ -1,0 +1,1 @@
+"""Real HTTP clients (httpx, aiohttp, asyncio, urllib) on every backend, against real servers."""
