@@ -25,6 +25,7 @@ nox.options.sessions = [
     "urllib3_suite",
     "requests_matrix",
     "vendoring",
+    "pip_vendored",
     "build",
 ]
 nox.options.default_venv_backend = "venv"
@@ -211,6 +212,66 @@ def vendoring(session: nox.Session) -> None:
             wheel,
             external=True,
         )
+
+
+# The newest pip whose vendor.txt pins can all be installed from the index reachable
+# here (26.3 pins certifi==2026.10.23, which it does not serve).
+_PIP_VERSION = "26.2.1"
+
+
+@nox.session
+def pip_vendored(session: nox.Session) -> None:
+    """pip itself, with tls_adapter vendored into pip._vendor, installing over TLS.
+
+    Re-vendors pip's sdist with `vendoring sync` plus tls_adapter, applies
+    tools/pip_vendored/pip-session.patch, builds that pip and runs it against a local
+    nginx index for every available backend (tools/pip_vendored/README.md). Backends:
+    all locally; with CI=true openssl and gnutls, and a 16 MiB wheel instead of 64 MiB.
+    ``-- --backends openssl,rustls`` (or $TLS_ADAPTER_PIP_BACKENDS) chooses. The report
+    is .nox/pip_vendored/tmp/pip_vendored/report.md.
+    """
+    session.install("build", "vendoring==1.4.0", "trustme", "packaging")
+    work = _fresh_dir(session, "pip_vendored")
+    dist = os.path.join(work, "dist")
+    session.run("python", "-m", "build", "--wheel", "--outdir", dist, ".")
+    wheel = _only(session, os.path.join(dist, "tls_adapter-*-py3-none-any.whl"))
+
+    tools = os.path.abspath(os.path.join("tools", "pip_vendored"))
+    session.run(
+        "python", "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+        "--dest", work, f"pip=={_PIP_VERSION}",
+    )  # fmt: skip
+    sdist = _only(session, os.path.join(work, f"pip-{_PIP_VERSION}.tar.gz"))
+    session.run("tar", "-xzf", sdist, "-C", work, external=True)
+    pip_src = os.path.join(work, f"pip-{_PIP_VERSION}")
+    # Its own git checkout, as pip's is: `vendoring` applies patches with `git apply`.
+    session.run("git", "init", "-q", pip_src, external=True)
+    with session.chdir(pip_src):
+        session.run(
+            "python",
+            os.path.join(tools, "pip_revendor.py"),
+            wheel,
+            os.path.join(tools, "vendor.txt"),
+        )
+        session.run("git", "apply", "-v", os.path.join(tools, "pip-session.patch"), external=True)
+    pip_dist = os.path.join(work, "pip-dist")
+    session.run("python", "-m", "build", "--wheel", "--outdir", pip_dist, pip_src)
+    patched = _only(session, os.path.join(pip_dist, f"pip-{_PIP_VERSION}-py3-none-any.whl"))
+
+    ci = os.environ.get("CI", "").lower() == "true"
+    backends = os.environ.get("TLS_ADAPTER_PIP_BACKENDS") or ("openssl,gnutls" if ci else "all")
+    session.run(
+        "python", os.path.join(tools, "pip_checks.py"),
+        "--patched-pip", patched,
+        "--tls-adapter-wheel", wheel,
+        "--pip-version", _PIP_VERSION,
+        "--work", os.path.join(work, "checks"),
+        "--backends", backends,
+        "--large-mib", "16" if ci else "64",
+        "--repeat", "1" if ci else "3",
+        "--report", os.path.join(work, "report.md"),
+        *session.posargs,
+    )  # fmt: skip
 
 
 _SDIST_REQUIRED = (
