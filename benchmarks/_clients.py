@@ -4,6 +4,12 @@ Every configuration is an HTTP client stack (urllib3 or requests) with one way o
 TLS. The same three operations are timed on all of them: a small GET (optionally with
 ``Connection: close``, so that nginx closes and the next request opens a new TLS
 connection), a streamed download, and building the client.
+
+tls_adapter's configurations are built with session resumption off
+(``SSLContext.session_resumption = False``, ``TLSAdapter(..., session_resumption=False)``):
+their new connections are full handshakes, as the peers' are, so every comparison of
+them is one of full handshakes. Only the ``shim-<backend>-resume`` rows
+(:func:`resumption_configurations`) resume, in the session-resumption pairs.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ __all__ = [
     "build_client",
     "configurations",
     "create_once",
+    "resumption_configurations",
 ]
 
 #: The configuration every HTTP ratio is taken against.
@@ -53,6 +60,9 @@ class Config:
     trust: str = "pem"
     #: How trust is loaded, for people.
     trust_note: str = ""
+    #: Whether tls_adapter resumes TLS sessions (``SSLContext.session_resumption``): off
+    #: everywhere but in the ``shim-<backend>-resume`` rows.
+    resume: bool = False
 
 
 _PEERS = (
@@ -134,7 +144,7 @@ def configurations(backends: tuple[str, ...]) -> list[Config]:
                 out.append(
                     Config(
                         f"{kind}-{backend}-{trust}",
-                        f"{what} ({backend}, {trust})",
+                        f"{what} ({backend}, {trust}; session resumption off)",
                         stack,
                         kind,
                         backend,
@@ -143,6 +153,28 @@ def configurations(backends: tuple[str, ...]) -> list[Config]:
                     )
                 )
     return out
+
+
+def resumption_configurations(backends: tuple[str, ...]) -> list[Config]:
+    """``shim-<backend>-resume`` for each of *backends* that can resume sessions: the
+    urllib3 shim with ``session_resumption`` on (its default)."""
+    from tls_adapter import get_backend
+
+    return [
+        Config(
+            f"shim-{backend}-resume",
+            f"urllib3 + tls_adapter.urllib3.SSLContext ({backend}, pem; session "
+            "resumption on, the default)",
+            "urllib3",
+            "shim",
+            backend,
+            "pem",
+            "TrustStore.from_pem_file(bundle), loaded once per context",
+            resume=True,
+        )
+        for backend in backends
+        if get_backend(backend).capabilities.session_resumption
+    ]
 
 
 # -- using a client -----------------------------------------------------------------------
@@ -298,7 +330,10 @@ def build_client(config: Config, pki: PKIFiles, *, pool_size: int = 1) -> HTTPCl
         from tls_adapter.requests import TLSAdapter
 
         transport = TLSAdapter(
-            _tls_configuration(config, pki), backend=config.backend, pool_maxsize=max(pool_size, 10)
+            _tls_configuration(config, pki),
+            backend=config.backend,
+            session_resumption=config.resume,
+            pool_maxsize=max(pool_size, 10),
         )
         return HTTPClient(config, transport)
     if config.stack == "urllib3":
@@ -320,6 +355,7 @@ def build_client(config: Config, pki: PKIFiles, *, pool_size: int = 1) -> HTTPCl
             from tls_adapter.urllib3 import SSLContext
 
             shim = SSLContext(_tls_configuration(config, pki), backend=config.backend)
+            shim.session_resumption = config.resume
             return HTTPClient(config, urllib3.PoolManager(ssl_context=shim, maxsize=pool_size))
     else:
         import requests
@@ -338,6 +374,7 @@ def build_client(config: Config, pki: PKIFiles, *, pool_size: int = 1) -> HTTPCl
             tls = TLSAdapter(
                 _tls_configuration(config, pki),
                 backend=config.backend,
+                session_resumption=config.resume,
                 pool_maxsize=max(pool_size, 10),
             )
             session.mount("https://", tls)
@@ -349,7 +386,8 @@ def create_once(config: Config, pki: PKIFiles) -> object:
     """Build, cold, what *config* builds before its first handshake; returns it.
 
     For tls_adapter, the shared backend-context cache of the urllib3 shim is emptied
-    first, so the backend's native context (trust store included) is really built. For
+    first, so the backend's native context (trust store included) is really built; the
+    context or adapter is made with session resumption off, as in the other scenarios. For
     the peers that build a context per connection (plain urllib3, plain requests,
     injected pyOpenSSL) this is the client plus the context of one connection, which they
     pay again on every new connection.
@@ -398,6 +436,7 @@ def create_once(config: Config, pki: PKIFiles) -> object:
         from tls_adapter.urllib3 import SSLContext
 
         shim = SSLContext(_tls_configuration(config, pki), backend=backend)
+        shim.session_resumption = False
         _shim_config.client_context(backend, shim.configuration)
         return urllib3.PoolManager(ssl_context=shim)
     if config.kind == "adapter":
@@ -406,7 +445,9 @@ def create_once(config: Config, pki: PKIFiles) -> object:
         from tls_adapter.requests import TLSAdapter
 
         session = requests.Session()
-        adapter = TLSAdapter(_tls_configuration(config, pki), backend=backend)
+        adapter = TLSAdapter(
+            _tls_configuration(config, pki), backend=backend, session_resumption=False
+        )
         session.mount("https://", adapter)
         _shim_config.client_context(backend, adapter.configuration)
         return session

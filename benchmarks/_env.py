@@ -209,24 +209,31 @@ def url_host() -> str:
 
 
 class Nginx:
-    """Debian's nginx on two 127.0.0.1 ports: TLS 1.3 only and TLS 1.2 only.
+    """Debian's nginx on 127.0.0.1 ports: TLS 1.3 only and TLS 1.2 only.
 
     ``/small`` returns :data:`SMALL_BODY`; ``/big`` is a 64 MiB file. Every response to
     ``/small`` says which connection served it (``X-Conn``, ``X-Conn-Requests``), with
     which TLS version (``X-TLS``) and whether the session was resumed (``X-Reused``), so
     the benchmark can check that each scenario opens the connections it says it does.
-    Session tickets and the session cache are off: every new connection is a full
-    handshake, whatever the client would do with a ticket.
+    Session tickets and the session cache are off on these two ports: every new
+    connection is a full handshake, whatever the client would do with a ticket.
+
+    Two more ports, TLS 1.3 only and TLS 1.2 only, keep nginx's defaults for session
+    resumption (``ssl_session_tickets on``, ``ssl_session_cache none``: stateless
+    tickets, nothing stored on the server) for the session-resumption pairs
+    (:meth:`url` with ``tickets=True``).
     """
 
     def __init__(self, binary: str, workdir: Path, pki: PKIFiles, cpu: int | None) -> None:
         self.binary = binary
         self.workdir = workdir
         self.cpu = cpu
-        self.port13 = _free_port()
-        self.port12 = _free_port()
-        while self.port12 == self.port13:
-            self.port12 = _free_port()
+        ports: list[int] = []
+        while len(ports) < 4:
+            port = _free_port()
+            if port not in ports:
+                ports.append(port)
+        self.port13, self.port12, self.tickets13, self.tickets12 = ports
         self.process: subprocess.Popen[bytes] | None = None
         self.host = url_host()
         workdir.mkdir(parents=True, exist_ok=True)
@@ -239,7 +246,14 @@ class Nginx:
         body = SMALL_BODY.decode()
         tls12_ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384"
         servers = []
-        for port, protocols in ((self.port13, "TLSv1.3"), (self.port12, "TLSv1.2")):
+        no_tickets = "ssl_session_cache off;\n        ssl_session_tickets off;"
+        tickets = "ssl_session_cache none;\n        ssl_session_tickets on;"
+        for port, protocols, resumption in (
+            (self.port13, "TLSv1.3", no_tickets),
+            (self.port12, "TLSv1.2", no_tickets),
+            (self.tickets13, "TLSv1.3", tickets),
+            (self.tickets12, "TLSv1.2", tickets),
+        ):
             servers.append(
                 f"""
     server {{
@@ -247,6 +261,7 @@ class Nginx:
         server_name localhost;
         ssl_protocols {protocols};
         ssl_ciphers {tls12_ciphers};
+        {resumption}
         location = /small {{
             add_header X-Conn $connection always;
             add_header X-Conn-Requests $connection_requests always;
@@ -278,17 +293,19 @@ http {{
     keepalive_requests 100000000;
     ssl_certificate {pki.server_chain};
     ssl_certificate_key {pki.server_key};
-    ssl_session_cache off;
-    ssl_session_tickets off;
     ssl_prefer_server_ciphers on;
 {"".join(servers)}
 }}
 """
         )
 
-    def url(self, path: str, tls: str = "1.3") -> str:
-        """``https://localhost:PORT/path`` for the TLS 1.3 (``"1.3"``) or 1.2 port."""
-        port = self.port13 if tls == "1.3" else self.port12
+    def url(self, path: str, tls: str = "1.3", *, tickets: bool = False) -> str:
+        """``https://localhost:PORT/path`` for the TLS 1.3 (``"1.3"``) or 1.2 port; with
+        *tickets*, the port of that version with session tickets on."""
+        if tickets:
+            port = self.tickets13 if tls == "1.3" else self.tickets12
+        else:
+            port = self.port13 if tls == "1.3" else self.port12
         return f"https://{self.host}:{port}{path}"
 
     def version(self) -> str:
@@ -297,7 +314,7 @@ http {{
         return (out.stderr or out.stdout).strip().replace("nginx version: ", "")
 
     def start(self) -> None:
-        """Start nginx (through ``taskset`` when pinned) and wait until both ports answer."""
+        """Start nginx (through ``taskset`` when pinned) and wait until every port answers."""
         command = [self.binary, "-c", str(self.config), "-p", str(self.workdir), "-e", "stderr"]
         taskset = find_tool("taskset")
         if self.cpu is not None and taskset is not None:
@@ -305,7 +322,7 @@ http {{
         with open(self.workdir / "stderr.log", "wb") as errors:
             self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
         deadline = time.monotonic() + 15
-        for port in (self.port13, self.port12):
+        for port in (self.port13, self.port12, self.tickets13, self.tickets12):
             while True:
                 if self.process.poll() is not None:
                     log = (self.workdir / "stderr.log").read_text(errors="replace")

@@ -23,17 +23,21 @@ from ._scenarios import BUFFER_BASELINE, THREADS
 __all__ = [
     "PARITY",
     "PARITY_REFERENCE",
+    "RESUMPTION",
     "TARGETS",
     "ParityTarget",
+    "ResumptionTarget",
     "Target",
     "compact",
     "evaluate",
     "evaluate_parity",
+    "evaluate_resumption",
     "median_interval",
     "pair_name",
     "paired_targets",
     "parity_pairs",
     "render_markdown",
+    "resumption_pairs",
     "write",
 ]
 
@@ -418,6 +422,41 @@ PARITY = (
 )
 
 
+@dataclass(frozen=True)
+class ResumptionTarget:
+    """Issue 17's target: new connections that resume a TLS session against urllib3 with a
+    reused stdlib context, which makes full handshakes; both to nginx with session
+    tickets on, measured as A B B A pairs."""
+
+    id: str
+    text: str
+    #: ``"resume_tls13"`` or ``"resume_tls12"`` (:func:`_scenarios.resumption_scenarios`).
+    scenario: str
+    #: The wall-clock rate ratio the verdict backend must reach.
+    threshold: float
+    #: The backend with a verdict; every other one that can resume is reported.
+    verdict_backend: str = "openssl"
+    #: The configuration it is compared with: full handshakes.
+    comparator: str = "urllib3-stdlib"
+
+    def subject(self, backend: str) -> str:
+        """The resuming configuration of *backend*: the urllib3 shim, resumption on."""
+        return f"shim-{backend}-resume"
+
+
+RESUMPTION = tuple(
+    ResumptionTarget(
+        f"R1-tls{v.replace('.', '')}",
+        "New-connection request rate with session resumption (urllib3 shim, resumption on) "
+        f">= 1.5x urllib3 with a reused stdlib context doing full handshakes (TLS {v}, "
+        "nginx with session tickets on)",
+        f"resume_tls{v.replace('.', '')}",
+        1.5,
+    )
+    for v in ("1.3", "1.2")
+)
+
+
 # -- statistics --------------------------------------------------------------------------
 def _summary(values: list[float]) -> dict[str, float] | None:
     finite = [v for v in values if v is not None and math.isfinite(v)]
@@ -498,6 +537,17 @@ def parity_pairs(backends: Sequence[str]) -> list[tuple[str, str, str]]:
                 if pair not in out:
                     out.append(pair)
     return out
+
+
+def resumption_pairs(backends: Sequence[str]) -> list[tuple[str, str, str]]:
+    """``(scenario, subject, comparator)`` of the session-resumption pairs of *backends*
+    (those that can resume), in the order they are measured: OpenSSL first."""
+    order = sorted(backends, key=lambda b: b != RESUMPTION[0].verdict_backend)
+    return [
+        (target.scenario, target.subject(b), target.comparator)
+        for b in order
+        for target in RESUMPTION
+    ]
 
 
 def _paired_ratios(
@@ -728,6 +778,110 @@ def evaluate_parity(data: dict[str, Any], backends: Sequence[str]) -> list[dict[
                     "note": note,
                 }
             )
+    return out
+
+
+#: The share of its timed connections a resuming client must have resumed to count as
+#: confirmed (a connection that ends in a TLS error leaves no ticket to its successor).
+_RESUMED_ENOUGH = 0.99
+
+
+def _share(stats: dict[str, Any] | None) -> float | None:
+    """The share of the timed connections that resumed, from a runner's stats."""
+    if not stats or not stats.get("connections"):
+        return None
+    return float(stats["resumed"]) / float(stats["connections"])
+
+
+def evaluate_resumption(data: dict[str, Any], backends: Sequence[str]) -> list[dict[str, Any]]:
+    """Every session-resumption target on every backend (OpenSSL first).
+
+    The measurements are in ``data["resumption"]``: ``capable`` (the backends that can
+    resume), ``paired`` (the A B B A pairs, with each side's ``*_stats``: nginx's
+    ``$ssl_session_reused`` before timing and the resumed share of the timed
+    connections). The wall-clock ratio decides on the verdict backend; the client CPU
+    ratio is kept with what it would say. The other backends are ``reported``; those
+    that cannot resume are ``not available``.
+    """
+    section = data.get("resumption", {})
+    capable = set(section.get("capable", []))
+    paired = section.get("paired", {})
+    order = sorted(dict.fromkeys(backends), key=lambda b: b != RESUMPTION[0].verdict_backend)
+    out: list[dict[str, Any]] = []
+    for backend in order:
+        for target in RESUMPTION:
+            subject, comparator = target.subject(backend), target.comparator
+            verdict = backend == target.verdict_backend
+            row: dict[str, Any] = {
+                "id": target.id,
+                "backend": backend,
+                "text": target.text,
+                "scenario": target.scenario,
+                "subject": subject,
+                "comparator": comparator,
+                "kind": "ratio",
+                "threshold": target.threshold,
+                "verdict": verdict,
+                "wall": None,
+                "cpu": None,
+                "measured": None,
+                "rates": None,
+                "confirmed": None,
+                "resumed_share": None,
+                "comparator_resumed_share": None,
+                "setup": None,
+                "status": "n/a",
+                "conclusive": False,
+                "shortfall": None,
+                "other_verdict": "n/a",
+                "note": "",
+            }
+            out.append(row)
+            if backend not in capable:
+                row["status"] = "not available"
+                row["note"] = f"the {backend} backend cannot resume sessions"
+                continue
+            entry = paired.get(pair_name(target.scenario, subject, comparator), {})
+            if "subject" not in entry:
+                problem = entry.get("error") or entry.get("na") or "not measured"
+                row["status"] = "error" if "error" in entry else "n/a"
+                row["note"] = problem
+                if "error" in entry and "ResumptionNotConfirmed" in problem:
+                    row["confirmed"] = False
+                continue
+            args = (target.scenario, subject, comparator)
+            wall = _summary(_paired_ratios(data["resumption"], *args) or [])
+            cpu = _summary(_paired_ratios(data["resumption"], *args, cpu=True) or [])
+            mine_stats, their_stats = entry.get("subject_stats"), entry.get("comparator_stats")
+            share, their_share = _share(mine_stats), _share(their_stats)
+            row.update(
+                wall=wall,
+                cpu=cpu,
+                measured=wall,
+                rates={
+                    "subject": statistics.median(x[0] for x in entry["subject"]),
+                    "comparator": statistics.median(x[0] for x in entry["comparator"]),
+                },
+                resumed_share=share,
+                comparator_resumed_share=their_share,
+                setup={
+                    "subject": (mine_stats or {}).get("setup"),
+                    "comparator": (their_stats or {}).get("setup"),
+                },
+                # The runners refuse to be measured unless nginx saw the subject resume
+                # and the comparator not; the timed shares are what happened next.
+                confirmed=share is not None
+                and share >= _RESUMED_ENOUGH
+                and their_share is not None
+                and their_share == 0,
+                note=entry.get("note", ""),
+            )
+            status, conclusive, shortfall = _verdict(wall, target.threshold)
+            row["other_verdict"] = _verdict(cpu, target.threshold)[0]
+            if verdict:
+                row.update(status=status, conclusive=conclusive, shortfall=shortfall)
+            elif wall is not None:
+                row["status"] = "reported"
     return out
 
 
@@ -1185,6 +1339,131 @@ def _parity_section(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _confirmation(t: dict[str, Any]) -> str:
+    """How resumption was confirmed for a row of the resumption table."""
+    if t["confirmed"] is None:
+        return "—"
+    if t["confirmed"] is False and t["resumed_share"] is None:
+        return "**NO** (see notes)"
+    setup = t["setup"] or {}
+    mine, theirs = t["resumed_share"], t["comparator_resumed_share"]
+    timed = (
+        f"timed: {mine:.0%} resumed, comparator {theirs:.0%}"
+        if mine is not None and theirs is not None
+        else "timed: not counted"
+    )
+    head = "yes" if t["confirmed"] else "**partly**"
+    return f"{head}: `{setup.get('subject')}` / `{setup.get('comparator')}` before timing; {timed}"
+
+
+def _resumption_status(t: dict[str, Any]) -> str:
+    if t["status"] in ("PASS", "MISS"):
+        text = _status(t)
+        return f"**{text}**"
+    return str(t["status"])
+
+
+def _resumption_section(data: dict[str, Any]) -> list[str]:
+    rows = data.get("resumption_targets", [])
+    if not rows:
+        return []
+    from ._scenarios import RESUMPTION_CHECKS
+
+    options = data["options"]
+    first = RESUMPTION[0]
+    lines = [
+        "## Session resumption (issue 17)",
+        "",
+        "Issue 17's target: with session resumption, the new-connection request rate on "
+        f"the OpenSSL backend >= {first.threshold:g}x that of urllib3 with one reused "
+        "stdlib context doing full handshakes, judged on the wall-clock ratio (as the "
+        "other request rates) with the client CPU ratio shown beside it; the other "
+        "backends that can resume are reported without a verdict. The subject, "
+        "`shim-<backend>-resume`, is a urllib3 `PoolManager` with "
+        "`tls_adapter.urllib3.SSLContext` and `session_resumption` on (its default); "
+        "the comparator, `urllib3-stdlib`, offers no session (the stdlib resumes only "
+        "a session handed to it), so every one of its connections is a full handshake. "
+        "Both make one request per new connection (`Connection: close`) to nginx ports "
+        "with session tickets on (nginx's defaults: `ssl_session_tickets on`, "
+        "`ssl_session_cache none`; one TLS 1.3-only and one TLS 1.2-only port), measured "
+        f"as pairs alternating A B B A in {_ms(options)} slices for "
+        f"{options.get('paired_rounds', '?')} rounds. Resumption is checked, not "
+        f"assumed: before timing, each side made {RESUMPTION_CHECKS + 1} new connections "
+        "and nginx's `$ssl_session_reused` had to read "
+        f"`.{'r' * RESUMPTION_CHECKS}` for the subject (its first connection has "
+        f"nothing to offer) and `.{'.' * RESUMPTION_CHECKS}` for the comparator, or the "
+        "run stops (OpenSSL) or the row is left unmeasured (the other backends); during "
+        "the timed slices every response's `$ssl_session_reused` is counted. Resuming "
+        "is safe here because the shim offers a session only on a new, direct TCP "
+        "connection under the same key as the connection that made it: the backend "
+        "context (so the whole configuration: trust, validation, client certificate, "
+        "versions, ciphers, ALPN), the server name, and the peer's address and port. "
+        "It keeps only sessions of connections that validated the server, hands each out "
+        "once and within its lifetime (at most an hour), and never sends 0-RTT data; "
+        "see [Security: session resumption](security.rst) and "
+        "`SSLContext.session_resumption` in the [API reference](api.rst). Everywhere "
+        "else in this report new connections are full handshakes: tls_adapter's "
+        "configurations are built with resumption off and those nginx ports have "
+        "tickets off.",
+        "",
+    ]
+    measured = [t for t in rows if t["status"] != "not available"]
+    table = []
+    for t in measured:
+        rates = t["rates"]
+        note = t["note"]
+        if (
+            t["verdict"]
+            and t["status"] in ("PASS", "MISS")
+            and t["other_verdict"] in ("PASS", "MISS")
+            and t["other_verdict"] != t["status"]
+        ):
+            other = f"the client CPU ratio would {t['other_verdict']}"
+            note = "; ".join(x for x in (other, note) if x)
+        table.append(
+            [
+                t["id"],
+                t["backend"],
+                f"`{t['subject']}` / `{t['comparator']}`",
+                f">= {t['threshold']:.3g}x" if t["verdict"] else "— (reported)",
+                f"{_num(rates['subject'])} / {_num(rates['comparator'])}" if rates else "—",
+                _spread(t["wall"]),
+                _interval(t),
+                _spread(t["cpu"]),
+                _resumption_status(t),
+                _confirmation(t),
+                note,
+            ]
+        )
+    lines += _table(
+        [
+            "id",
+            "backend",
+            "subject / comparator",
+            "threshold (wall-clock)",
+            "req/s resumed / full (medians)",
+            "wall-clock ratio",
+            "95% CI",
+            "client CPU ratio",
+            "status",
+            "resumption confirmed",
+            "notes",
+        ],
+        table,
+    )
+    unavailable = list(dict.fromkeys(t["backend"] for t in rows if t["status"] == "not available"))
+    if unavailable:
+        names = ", ".join(f"`{b}`" for b in unavailable)
+        lines += [
+            f"Not available on {names}: these backends do not declare "
+            "`capabilities.session_resumption`, so their shim makes a full handshake on "
+            "every new connection (measured in the tables above) and has no resumption "
+            "pair.",
+            "",
+        ]
+    return lines
+
+
 def _d4(targets: list[dict[str, Any]]) -> str:
     """D4's median on OpenSSL (requests' own HTTPAdapter against urllib3), for the prose."""
     for t in targets:
@@ -1237,7 +1516,9 @@ def render_markdown(data: dict[str, Any]) -> str:
             "server",
             "one port TLS 1.3 only, one TLS 1.2 only (ECDHE-ECDSA-AES128-GCM-SHA256); ALPN "
             "http/1.1; keep-alive; session tickets and cache off (every new connection is a "
-            "full handshake); `/small` returns 100 bytes, `/big` is a 64 MiB file",
+            "full handshake); `/small` returns 100 bytes, `/big` is a 64 MiB file. Two more "
+            "ports, the same but with session tickets on (nginx's defaults), serve only the "
+            "session-resumption pairs",
         ],
         [
             "certificates",
@@ -1276,7 +1557,10 @@ def render_markdown(data: dict[str, Any]) -> str:
     lines += ["Configurations:", ""]
     lines += _table(
         ["key", "what", "trust"],
-        [[f"`{c['key']}`", c["label"], c["trust_note"]] for c in data["configs"]],
+        [
+            [f"`{c['key']}`", c["label"], c["trust_note"]]
+            for c in [*data["configs"], *data.get("resumption", {}).get("configs", [])]
+        ],
     )
 
     targets = data["targets"]
@@ -1287,7 +1571,11 @@ def render_markdown(data: dict[str, Any]) -> str:
         "comparator (for peak RSS: subject - comparator). The verdict is the median's; "
         "*within noise* marks a verdict whose threshold lies inside the median's ~95% "
         "confidence interval (order statistics over the rounds): this run cannot tell "
-        "that target's PASS from its MISS.",
+        "that target's PASS from its MISS. Every new connection in these targets (and in "
+        "the speed-parity table and the scenario tables) is a full handshake: "
+        "tls_adapter's configurations are built with session resumption off, and nginx "
+        "has session tickets and its cache off on those ports; resumption is measured in "
+        "its own section below.",
         "",
         "The ratio targets (and the context rows) of the OpenSSL backend are measured "
         "twice. Once in the round-robin of the scenario tables below, where a slice of "
@@ -1397,6 +1685,7 @@ def render_markdown(data: dict[str, Any]) -> str:
                 for t in others
             ],
         )
+    lines += _resumption_section(data)
     lines += ["## Results", ""]
     for scenario in data["scenarios"]:
         if scenario["family"] == "threads":

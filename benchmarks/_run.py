@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ._ceiling import run_ceiling
-from ._clients import BASELINE, Config, build_client, configurations
+from ._clients import BASELINE, Config, build_client, configurations, resumption_configurations
 from ._env import Nginx, ensure_nginx, make_pki, pin_client, prepare_environment
 from ._rss import RSSJob, measure_rss
 from ._scenarios import (
@@ -28,6 +28,7 @@ from ._scenarios import (
     Scenario,
     Setting,
     prepare,
+    resumption_scenarios,
     run_pair,
     run_scaling_pair,
     scenarios,
@@ -274,6 +275,9 @@ def _paired(
                     runners[0], runners[1], options.paired_rounds, options.paired_duration
                 )
                 out[name] = {"subject": mine, "comparator": theirs}
+                for side, runner in (("subject", runners[0]), ("comparator", runners[1])):
+                    if runner.stats():
+                        out[name][f"{side}_stats"] = runner.stats()
             if note:
                 out[name]["note"] = note
         except NotApplicable as e:
@@ -283,6 +287,53 @@ def _paired(
         finally:
             for runner in runners:
                 runner.close()
+
+
+def _confirm_resumption(
+    plan: list[Scenario], setting: Setting, pairs: list[tuple[str, str, str]]
+) -> dict[str, Any]:
+    """Before anything is measured: does each side of each resumption pair do what it
+    stands for (the ``shim-<b>-resume`` rows resume, ``urllib3-stdlib`` does not)?
+
+    Per pair: nginx's ``$ssl_session_reused`` for each side (``".rrr"``, ``"...."``), or
+    the problem. A problem with OpenSSL's subject or with the comparator fails the run
+    (the target would be meaningless); on the other backends it is reported, and that
+    pair is not measured.
+    """
+    from . import _report
+
+    by_key = {s.key: s for s in plan}
+    verdict_backend = _report.RESUMPTION[0].verdict_backend
+    out: dict[str, Any] = {}
+    failures = []
+    for scenario_key, subject, comparator in pairs:
+        name = _report.pair_name(scenario_key, subject, comparator)
+        entry: dict[str, Any] = {}
+        try:
+            theirs_scenario, _ = _same_tls(by_key[scenario_key], setting, subject)
+        except NotApplicable as e:
+            out[name] = {"na": str(e)}
+            continue
+        for side, row, scenario in (
+            ("subject", subject, by_key[scenario_key]),
+            ("comparator", comparator, theirs_scenario),
+        ):
+            try:
+                runner = prepare(scenario, row, setting)
+            except Exception as e:
+                entry["error"] = f"{type(e).__name__}: {e}"
+                if side == "comparator" or subject == f"shim-{verdict_backend}-resume":
+                    failures.append(f"{name}: {entry['error']}")
+                break
+            entry[side] = runner.stats()["setup"]
+            runner.close()
+        out[name] = entry
+    if failures:
+        raise SystemExit(
+            "session resumption is not what the resumption target needs:\n  "
+            + "\n  ".join(failures)
+        )
+    return out
 
 
 def _ceiling(setting: Setting, options: Options) -> dict[str, Any]:
@@ -488,8 +539,10 @@ def run(options: Options, progress: Callable[[str], None] = _log) -> dict[str, A
         available = tls_adapter.available_backends()
         backends = tuple(b for b in (options.backends or available) if b in available)
         configs = configurations(backends)
-        by_key = {c.key: c for c in configs}
+        resuming = resumption_configurations(backends)
+        by_key = {c.key: c for c in [*configs, *resuming]}
         plan = scenarios(configs, backends)
+        resume_plan = resumption_scenarios()
         nginx = Nginx(binary, workdir / "nginx", pki, pinning.server_cpu)
         data: dict[str, Any] = {
             "schema": 1,
@@ -508,6 +561,11 @@ def run(options: Options, progress: Callable[[str], None] = _log) -> dict[str, A
             "configs": [asdict(c) for c in configs],
             "scenarios": [asdict(s) for s in plan],
             "results": {},
+            "resumption": {
+                "configs": [asdict(c) for c in resuming],
+                "scenarios": [asdict(s) for s in resume_plan],
+                "capable": [c.backend for c in resuming],
+            },
         }
         with nginx.running():
             data["machine"] = _machine(nginx, pinning, backends)
@@ -523,6 +581,14 @@ def run(options: Options, progress: Callable[[str], None] = _log) -> dict[str, A
                     checks[config.key] = {"error": f"{type(e).__name__}: {e}"}
             data["checks"] = checks
             broken = {key for key, check in checks.items() if "error" in check or "na" in check}
+            t0 = time.perf_counter()
+            resume_pairs = _report.resumption_pairs([c.backend or "" for c in resuming])
+            confirmation = _confirm_resumption(resume_plan, setting, resume_pairs)
+            data["resumption"]["confirmation"] = confirmation
+            for name, entry in confirmation.items():
+                if "error" in entry:  # not OpenSSL's (that stops the run): reported
+                    progress(f"NOT CONFIRMED, not measured: {name}: {entry['error']}")
+            progress(f"session resumption checked: {time.perf_counter() - t0:.1f} s")
             for scenario in plan:
                 t0 = time.perf_counter()
                 rows = [r for r in scenario.configs if r.split("@", 1)[0] not in broken]
@@ -549,22 +615,32 @@ def run(options: Options, progress: Callable[[str], None] = _log) -> dict[str, A
             _paired(parity, plan, setting, options, broken, data["paired"])
             progress(f"paired (speed parity): {time.perf_counter() - t0:.1f} s")
             t0 = time.perf_counter()
+            resumption: dict[str, Any] = {}
+            for pair in resume_pairs:
+                problem = confirmation.get(_report.pair_name(*pair), {})
+                if "error" in problem or "na" in problem:
+                    resumption[_report.pair_name(*pair)] = problem
+            _paired(resume_pairs, resume_plan, setting, options, broken, resumption)
+            data["resumption"]["paired"] = resumption
+            progress(f"paired (session resumption): {time.perf_counter() - t0:.1f} s")
+            t0 = time.perf_counter()
             data["ceiling"] = _ceiling(setting, options)
             progress(f"ceiling: {time.perf_counter() - t0:.1f} s")
             t0 = time.perf_counter()
             data["rss"] = _rss(setting, options, backends)
             progress(f"rss: {time.perf_counter() - t0:.1f} s")
             # The verdicts are computed from the numbers the reports show (rounded).
-            for part in ("results", "paired", "ceiling", "rss"):
+            for part in ("results", "paired", "ceiling", "rss", "resumption"):
                 data[part] = _report.compact(data[part])
             data["targets"] = _report.evaluate(data, backends)
             data["parity"] = _report.evaluate_parity(data, backends)
+            data["resumption_targets"] = _report.evaluate_resumption(data, backends)
             t0 = time.perf_counter()
             profiles: dict[str, Any] = {}
-            scenario_by_key = {s.key: s for s in plan}
-            # The OpenSSL targets' misses first, then the parity targets': each backend's
-            # largest miss, then each one's second largest, ...; then the OpenSSL targets
-            # missed on the other backends.
+            scenario_by_key = {s.key: s for s in [*plan, *resume_plan]}
+            # The OpenSSL targets' misses first, then OpenSSL's session-resumption misses,
+            # then the parity targets': each backend's largest miss, then each one's second
+            # largest, ...; then the OpenSSL targets missed on the other backends.
             official = [t for t in data["targets"] if t["official"]]
             rank: dict[int, int] = {}
             for backend in backends:
@@ -577,15 +653,21 @@ def run(options: Options, progress: Callable[[str], None] = _log) -> dict[str, A
                 key=lambda t: (rank[id(t)], -(t["shortfall"] or 0.0)),
             )
             rest = [t for t in data["targets"] if not t["official"]]
-            for target in [*official, *parity_misses, *rest]:
+            # The session-resumption misses (OpenSSL's, the only ones with a verdict)
+            # come on top of the others' allowance.
+            resumed = [t for t in data["resumption_targets"] if t["status"] == "MISS"]
+            allowance = options.max_profiles
+            for target in [*official, *resumed, *parity_misses, *rest]:
                 if target["status"] != "MISS" or target["scenario"] not in scenario_by_key:
                     continue
-                if len(profiles) >= options.max_profiles:
-                    break
                 key = (target["scenario"], target["subject"])
                 name = f"{key[0]}/{key[1]}"
                 if name in profiles:
                     continue
+                if not any(target is t for t in resumed):
+                    if allowance <= 0:
+                        continue
+                    allowance -= 1
                 try:
                     profiles[name] = profile_row(
                         scenario_by_key[key[0]], key[1], setting, options.profile_seconds

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,8 +22,10 @@ from ._env import Nginx, PKIFiles
 
 __all__ = [
     "BUFFER_BASELINE",
+    "RESUMPTION_CHECKS",
     "THREADS",
     "NotApplicable",
+    "ResumptionNotConfirmed",
     "Runner",
     "Sample",
     "Scenario",
@@ -31,6 +33,8 @@ __all__ = [
     "ThreadTeam",
     "buffer_configs",
     "prepare",
+    "resumption_scenarios",
+    "reuse_flags",
     "run_pair",
     "run_scaling_pair",
     "scenarios",
@@ -104,8 +108,10 @@ def scenarios(configs: list[Config], backends: tuple[str, ...]) -> list[Scenario
             "req/s",
             BASELINE,
             "GET /small (100 bytes) with `Connection: close`: nginx closes after each "
-            "response, so every request opens a new TCP + TLS connection (full handshake, "
-            "no resumption). The client object (one PoolManager / one Session) is reused: "
+            "response, so every request opens a new TCP + TLS connection (full handshakes: "
+            "resumption off, as tls_adapter's configurations are built with "
+            "`session_resumption` off and nginx has session tickets and its cache off on "
+            "this port). The client object (one PoolManager / one Session) is reused: "
             "for requests this is the `requests.get`-style pattern of one request per "
             "connection, minus the new Session that `requests.get()` itself builds per "
             "call. The `transport-*` rows send one prepared request through the "
@@ -165,10 +171,11 @@ def scenarios(configs: list[Config], backends: tuple[str, ...]) -> list[Scenario
             "req/s",
             BASELINE,
             f"1 or {THREADS} threads share one PoolManager / Session and do new-connection "
-            "requests; aggregate requests/s. The threads are started once per "
-            "configuration and kept, like an application's thread pool, and each does a "
-            "few untimed requests first (wolfSSL, for one, builds per-thread ECC tables "
-            "during a thread's first handshakes). Each configuration runs with 1 thread and "
+            "requests (full handshakes: resumption off); aggregate requests/s. The "
+            "threads are started once per configuration and kept, like an application's "
+            "thread pool, and each does a few untimed requests first (wolfSSL, for one, "
+            "builds per-thread ECC tables during a thread's first handshakes). Each "
+            "configuration runs with 1 thread and "
             f"then {THREADS} threads back to back in every round, so the scaling "
             f"({THREADS} threads / 1 thread) is a ratio of neighbouring slices.",
             tuple(f"{key}@{n}" for key in threaded for n in (1, THREADS)),
@@ -207,6 +214,27 @@ def scenarios(configs: list[Config], backends: tuple[str, ...]) -> list[Scenario
         )
     )
     return out
+
+
+def resumption_scenarios() -> list[Scenario]:
+    """The session-resumption pairs' scenarios (issue 17): new connections to the nginx
+    ports with session tickets on. Measured only as A B B A pairs, never round-robin."""
+    return [
+        Scenario(
+            f"resume_tls{v.replace('.', '')}",
+            f"New TLS {v} connection per request, session tickets on",
+            "req/s",
+            BASELINE,
+            "GET /small (100 bytes) with `Connection: close` to an nginx port with session "
+            "tickets on (nginx's defaults): every request opens a new TCP + TLS "
+            "connection. A client that offers the ticket of its previous connection "
+            "resumes; one that does not makes a full handshake.",
+            (),
+            "http",
+            {"tls": v, "close": True, "tickets": True},
+        )
+        for v in ("1.3", "1.2")
+    ]
 
 
 # -- timing -------------------------------------------------------------------------------
@@ -265,6 +293,10 @@ class Runner:
         """Repeat the operation for about *duration* seconds."""
         raise NotImplementedError
 
+    def stats(self) -> dict[str, Any]:
+        """What the runner observed besides rates (e.g. resumed connections), for JSON."""
+        return {}
+
     def close(self) -> None:
         """Release connections."""
 
@@ -281,7 +313,7 @@ def tls_for(scenario: Scenario, config: Config) -> tuple[str, str]:
 
     if TLSVersion.TLSv1_3 in get_backend(config.backend).capabilities.tls_versions:
         return wanted, ""
-    if scenario.key == "new_tls13":
+    if scenario.key in ("new_tls13", "resume_tls13"):
         raise NotApplicable(f"the {config.backend} backend has no TLS 1.3")
     return "1.2", f"TLS 1.2: the {config.backend} backend has no TLS 1.3"
 
@@ -301,6 +333,73 @@ class _HTTPRunner(Runner):
 
     def close(self) -> None:
         self.client.close()
+
+
+class ResumptionNotConfirmed(RuntimeError):
+    """A session-resumption pair's side did not do what it stands for: the resuming
+    client made full handshakes, or the full-handshake one resumed."""
+
+
+#: Connections checked, after the first one, when a resumption pair's side is prepared.
+RESUMPTION_CHECKS = 3
+
+
+def reuse_flags(heads: list[Mapping[str, str]]) -> str:
+    """nginx's ``$ssl_session_reused`` of each response (``r`` resumed, ``.`` not), and
+    ``!`` for a response that came on a connection seen before."""
+    seen: set[str] = set()
+    flags = []
+    for h in heads:
+        conn = h["X-Conn"]
+        flags.append("!" if conn in seen or h["X-Conn-Requests"] != "1" else h["X-Reused"])
+        seen.add(conn)
+    return "".join(flags)
+
+
+class _ResumptionRunner(_HTTPRunner):
+    """New connections to a port with session tickets on, counting the resumed ones.
+
+    Prepared, it has made one connection (which leaves a ticket) and then
+    :data:`RESUMPTION_CHECKS` more, each of which must resume when the configuration
+    resumes (``Config.resume``) and must not otherwise: :class:`ResumptionNotConfirmed`.
+    In the timed slices it counts, from nginx's ``X-Reused``, how many connections
+    resumed (both sides of a pair pay for that header lookup).
+    """
+
+    def __init__(self, scenario: Scenario, config: Config, setting: Setting) -> None:
+        tls, self.note = tls_for(scenario, config)
+        self.url = setting.nginx.url("/small", tls, tickets=True)
+        self.close_each = True
+        self.client = build_client(config, setting.pki)
+        self.connections = 0
+        self.resumed = 0
+        with self.client.active():
+            heads = [self.client.small(self.url, close=True)]
+            heads += [self.client.small(self.url, close=True) for _ in range(RESUMPTION_CHECKS)]
+        self.setup = reuse_flags(heads)
+        # The first connection has nothing to offer; every later one offers its
+        # predecessor's ticket if the client resumes at all.
+        want = "." + ("r" if config.resume else ".") * RESUMPTION_CHECKS
+        if self.setup != want:
+            self.client.close()
+            raise ResumptionNotConfirmed(
+                f"{config.key}, TLS {tls}: nginx's $ssl_session_reused over "
+                f"{len(heads)} new connections was {self.setup!r}, not {want!r} "
+                "('r' resumed, '.' full handshake, '!' not a new connection)"
+            )
+
+    def _op(self) -> None:
+        heads = self.client.small(self.url, close=True)
+        self.connections += 1
+        if heads.get("X-Reused") == "r":
+            self.resumed += 1
+
+    def run(self, duration: float) -> Sample:
+        with self.client.active():
+            return timed_loop(self._op, duration)
+
+    def stats(self) -> dict[str, Any]:
+        return {"setup": self.setup, "connections": self.connections, "resumed": self.resumed}
 
 
 class _BulkRunner(Runner):
@@ -627,6 +726,8 @@ def prepare(scenario: Scenario, row: str, setting: Setting) -> Runner:
         return _ThreadsRunner(scenario, setting.configs[key], int(threads), setting)
     config = setting.configs[row]
     if scenario.family == "http":
+        if scenario.params.get("tickets"):
+            return _ResumptionRunner(scenario, config, setting)
         return _HTTPRunner(scenario, config, setting)
     if scenario.family == "bulk":
         return _BulkRunner(scenario, config, setting)

@@ -191,6 +191,7 @@ class _Server(http.server.ThreadingHTTPServer):
     ssl_context: ssl.SSLContext | None
     tls_errors: list[str]
     requests: list[str]
+    sessions_reused: list[bool]
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         request.settimeout(10)
@@ -202,6 +203,7 @@ class _Server(http.server.ThreadingHTTPServer):
         except (ssl.SSLError, OSError) as e:
             self.tls_errors.append(str(e))
             return
+        self.sessions_reused.append(bool(tls.session_reused))
         try:
             self.RequestHandlerClass(tls, client_address, self)  # type: ignore[arg-type]
         except (ssl.SSLError, OSError) as e:
@@ -223,6 +225,9 @@ class HTTPSTestServer:
     :param maximum_version: cap the TLS version (e.g. ``ssl.TLSVersion.TLSv1_2``).
     :param alpn: ALPN protocols to accept.
     :param cert: present this trustme leaf instead of the PKI's server certificate.
+    :param ssl_context: serve with this (server) context instead; two servers sharing one
+        share their session ticket keys, so each would resume the other's sessions.
+    :param port: listen on this port (default: a free one).
 
     ``sni_names`` lists the SNI each client sent (``None`` when it sent none).
     """
@@ -237,11 +242,13 @@ class HTTPSTestServer:
         maximum_version: ssl.TLSVersion | None = None,
         alpn: list[str] | None = None,
         cert: trustme.LeafCert | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        port: int = 0,
     ) -> None:
         self.host = host
         self.sni_names: list[str | None] = []
-        context: ssl.SSLContext | None = None
-        if tls:
+        context: ssl.SSLContext | None = ssl_context
+        if tls and context is None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             (cert or pki.server).configure_cert(context)
             context.sni_callback = self._record_sni
@@ -257,10 +264,11 @@ class HTTPSTestServer:
             (_Server,),
             {"address_family": socket.AF_INET6 if ":" in host else socket.AF_INET},
         )
-        self._server: _Server = server_class((host, 0), _Handler)
+        self._server: _Server = server_class((host, port), _Handler)
         self._server.ssl_context = context
         self._server.tls_errors = []
         self._server.requests = []
+        self._server.sessions_reused = []
         self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -273,6 +281,11 @@ class HTTPSTestServer:
     def tls_errors(self) -> list[str]:
         """Server-side handshake/connection errors, e.g. ``"... alert unknown ca ..."``."""
         return self._server.tls_errors
+
+    @property
+    def sessions_reused(self) -> list[bool]:
+        """For each TLS connection, whether the server saw it resume a session."""
+        return self._server.sessions_reused
 
     @property
     def requests(self) -> list[str]:
@@ -352,7 +365,8 @@ class NginxServer(_Process):
     """nginx on 127.0.0.1 over TLS 1.2/1.3; ``location /`` returns ``hello\\n``.
 
     With ``http2=True`` it also speaks HTTP/2 (chosen by ALPN); ``/protocol`` returns
-    the protocol nginx served the request with (``HTTP/2.0`` or ``HTTP/1.1``).
+    the protocol nginx served the request with (``HTTP/2.0`` or ``HTTP/1.1``), and
+    ``/session`` whether the connection resumed a TLS session (``r``, else ``.``).
     """
 
     name = "nginx"
@@ -395,6 +409,7 @@ http {{
         {client}
         location / {{ return 200 "hello\\n"; }}
         location = /protocol {{ return 200 "$server_protocol\\n"; }}
+        location = /session {{ return 200 "$ssl_session_reused\\n"; }}
     }}
 }}
 """

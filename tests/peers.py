@@ -12,6 +12,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import trustme
 from cryptography import x509
@@ -111,6 +112,9 @@ def read_exactly(reader: TLSWrappedBuffer, writer: TLSWrappedBuffer, n: int) -> 
     return bytes(out)
 
 
+_Server = TypeVar("_Server", bound="ThreadedServer")
+
+
 class ThreadedServer:
     """A one-connection-at-a-time TLS server on a loopback port, run in a thread.
 
@@ -137,7 +141,7 @@ class ThreadedServer:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
-    def __enter__(self) -> ThreadedServer:
+    def __enter__(self: _Server) -> _Server:
         self._thread.start()
         return self
 

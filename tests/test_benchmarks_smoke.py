@@ -26,11 +26,14 @@ from benchmarks._clients import configurations
 from benchmarks._report import (
     PARITY,
     PARITY_REFERENCE,
+    RESUMPTION,
     TARGETS,
     evaluate_parity,
+    evaluate_resumption,
     pair_name,
     paired_targets,
     parity_pairs,
+    resumption_pairs,
 )
 from benchmarks._run import QUICK, STANDARD, charts_directory
 from benchmarks._scenarios import scenarios
@@ -345,3 +348,86 @@ def test_parity_verdict_rules() -> None:
     assert by[("P5-rss", "wolfssl")]["status"] == "n/a"
     assert {r["status"] for r in rows if r["backend"] == "openssl"} <= {"info", "n/a"}
     assert next(r["backend"] for r in rows) == "openssl"
+
+
+def _resumed(pair: dict[str, Any], share: float = 1.0, theirs: float = 0.0) -> dict[str, Any]:
+    connections = 1000
+    pair["subject_stats"] = {
+        "setup": ".rrr",
+        "connections": connections,
+        "resumed": round(share * connections),
+    }
+    pair["comparator_stats"] = {
+        "setup": "....",
+        "connections": connections,
+        "resumed": round(theirs * connections),
+    }
+    return pair
+
+
+def test_resumption_verdict_rules() -> None:
+    """Issue 17: OpenSSL's resumption pairs are judged on the wall-clock ratio against
+    1.5x (the client CPU ratio is kept, with what it would say); the other backends that
+    can resume are reported without a verdict, those that cannot are "not available",
+    and a pair whose resumption was not confirmed is an error, not a measurement."""
+    backends = ("rustls", "openssl", "gnutls", "wolfssl")
+    capable = ("openssl", "gnutls", "wolfssl")
+    pairs = resumption_pairs(capable)
+    assert [subject for _, subject, _ in pairs[:2]] == ["shim-openssl-resume"] * 2
+    assert {comparator for _, _, comparator in pairs} == {"urllib3-stdlib"}
+    paired: dict[str, Any] = {}
+    for scenario, subject, comparator in pairs:
+        name = pair_name(scenario, subject, comparator)
+        if subject == "shim-openssl-resume" and scenario == "resume_tls13":
+            paired[name] = _resumed(_pair(1.6, 1.4))  # wall-clock passes, CPU would miss
+        elif subject == "shim-openssl-resume":
+            paired[name] = _resumed(_pair(1.45, 1.7), share=0.98)  # misses; 98% resumed
+        elif subject == "shim-wolfssl-resume" and scenario == "resume_tls12":
+            paired[name] = {
+                "error": "ResumptionNotConfirmed: shim-wolfssl-resume, TLS 1.2: nginx's "
+                "$ssl_session_reused over 4 new connections was '....', not '.rrr'"
+            }
+        else:
+            paired[name] = _resumed(_pair(2.0, 2.0))
+    data = {"resumption": {"capable": list(capable), "paired": paired}}
+    rows = evaluate_resumption(data, backends)
+    by = {(r["id"], r["backend"]): r for r in rows}
+    assert set(by) == {(t.id, b) for t in RESUMPTION for b in backends}
+    assert rows[0]["backend"] == "openssl"
+
+    tls13 = by[("R1-tls13", "openssl")]
+    assert tls13["status"] == "PASS" and tls13["threshold"] == 1.5
+    assert tls13["other_verdict"] == "MISS"  # the client CPU ratio, 1.4x
+    assert tls13["cpu"]["median"] == pytest.approx(1.4)
+    assert tls13["confirmed"] and tls13["resumed_share"] == 1.0
+    assert tls13["comparator_resumed_share"] == 0.0
+    tls12 = by[("R1-tls12", "openssl")]
+    assert tls12["status"] == "MISS" and tls12["other_verdict"] == "PASS"
+    assert not tls12["confirmed"]  # 98% of the timed connections resumed: not enough
+    assert by[("R1-tls13", "gnutls")]["status"] == "reported"
+    assert by[("R1-tls13", "gnutls")]["shortfall"] is None
+    broken = by[("R1-tls12", "wolfssl")]
+    assert broken["status"] == "error" and broken["confirmed"] is False
+    assert broken["wall"] is None
+    assert by[("R1-tls13", "rustls")]["status"] == "not available"
+
+    markdown = render_markdown_section(data, rows)
+    assert "## Session resumption (issue 17)" in markdown
+    assert "| R1-tls13 | openssl | `shim-openssl-resume` / `urllib3-stdlib` | >= 1.5x |" in (
+        markdown
+    )
+    assert "the client CPU ratio would MISS" in markdown
+    assert "**partly**" in markdown and "**NO** (see notes)" in markdown
+    assert "Not available on `rustls`" in markdown
+
+
+def render_markdown_section(data: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """The resumption section of a report holding only *data*'s resumption part."""
+    from benchmarks._report import _resumption_section
+
+    full = {
+        **data,
+        "options": {"paired_duration": 0.03, "paired_rounds": 40},
+        "resumption_targets": rows,
+    }
+    return "\n".join(_resumption_section(full))

@@ -23,6 +23,7 @@ from ._errors import (
     WantWriteError,
 )
 from ._inject_ssl import extract_from_ssl, inject_into_ssl
+from ._session import TLSSession
 from ._trust import Certificate, PrivateKey, TrustStore
 from .backends import (
     Backend,
@@ -50,6 +51,7 @@ __all__ = [
     "ServerContext",
     "TLSConfiguration",
     "TLSError",
+    "TLSSession",
     "TLSVersion",
     "TLSWrappedBuffer",
     "TLSWrappedSocket",

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from ._config import TLSConfiguration
 from ._errors import SecurityWarning
+from ._session import TLSSession
 from ._socket import BufferSocket
 from ._wrapped_socket import TLSWrappedSocket, _ConnectionState
 from ._wrapped_socket import _SocketSurface as _SocketSurface  # noqa: PLC0414 (re-export)
@@ -140,6 +141,7 @@ class ClientContext(abc.ABC):
         server_hostname: str | None,
         *,
         check_hostname: bool = True,
+        session: TLSSession | None = None,
     ) -> TLSWrappedSocket:
         """Wrap a connected ``SOCK_STREAM`` socket; call ``do_handshake()`` next.
 
@@ -148,13 +150,23 @@ class ClientContext(abc.ABC):
         :param check_hostname: ``False`` still sends SNI for *server_hostname* but does not
             match the certificate against it; chain validation is unaffected. (For
             integrations that match names themselves, like urllib3's ``assert_hostname``.)
+        :param session: a session from an earlier connection of this backend to offer
+            for resumption (:meth:`TLSWrappedSocket.session`). A resumed handshake does
+            not validate the certificate again: offer a session only to the server, with
+            the configuration, it came from (:mod:`tls_adapter._session`). A backend
+            without ``capabilities.session_resumption`` raises
+            :class:`ConfigurationError`.
         """
-        buffer = self.wrap_buffers(server_hostname, check_hostname=check_hostname)
+        buffer = self.wrap_buffers(server_hostname, check_hostname=check_hostname, session=session)
         return BufferSocket._create(socket, buffer)
 
     @abc.abstractmethod
     def wrap_buffers(
-        self, server_hostname: str | None, *, check_hostname: bool = True
+        self,
+        server_hostname: str | None,
+        *,
+        check_hostname: bool = True,
+        session: TLSSession | None = None,
     ) -> TLSWrappedBuffer:
         """A new in-memory TLS client connection (see :meth:`wrap_socket` for the arguments)."""
 

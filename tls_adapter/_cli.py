@@ -75,6 +75,7 @@ _FLAG_NAMES: tuple[tuple[str, str], ...] = (
     ("SNI CB", "sni_callback"),
     ("BUFFERS", "buffer_api"),
     ("NATIVE SOCK", "native_socket"),
+    ("RESUME", "session_resumption"),
 )
 
 

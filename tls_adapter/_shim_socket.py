@@ -30,6 +30,15 @@ whatever backend the shim's context uses:
 * When the context asks for ``hostname_checks_common_name`` (which no backend does),
   the backend validates the chain and this module matches the name afterwards with the
   stdlib's rules, including the subject-CN fallback.
+
+* Session resumption: the context decides whether a connection takes part (its
+  ``_resume_key``) and which kept session it offers; the socket keeps the backend's
+  session for the next connection when it closes (or unwraps), but only after a
+  handshake that validated and with no TLS error raised to the caller since, and a
+  failed handshake drops what the context kept under the same key
+  (:mod:`tls_adapter._session` has the rules). After a resumed handshake a backend may
+  have no peer certificate; ``getpeercert()`` then answers with the certificate that was
+  validated when the session was made.
 """
 
 from __future__ import annotations
@@ -40,11 +49,13 @@ import functools
 import os
 import socket as _socket
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._api import TLSWrappedBuffer, TLSWrappedSocket, _SocketSurface
+from ._enums import TLSVersion
 from ._errors import CertificateValidationError, RaggedEOF, TLSError, WantReadError, WantWriteError
+from ._session import SessionCache, TLSSession
 from ._shim_config import alpn_text, cipher_tuple, match_hostname
 from ._ssl_compat import stdlib_look_alike
 from ._verify_codes import VerifyCode
@@ -265,7 +276,9 @@ class _Connection:
     """
 
     server_side = False
-    session_reused = False
+    #: The session offered for this connection (its certificate stands in for the
+    #: peer's after a resumed handshake, which sends none).
+    _offered: TLSSession | None = None
 
     _context: SSLContext
     _conn: TLSWrappedSocket | TLSWrappedBuffer
@@ -288,6 +301,11 @@ class _Connection:
         self._conn = conn
         self._checks = checks
         self._handshake_done = False
+
+    @property
+    def session_reused(self) -> bool:
+        """Whether the handshake resumed an earlier session (see ``session_resumption``)."""
+        return self._handshake_done and self._conn.session_reused()
 
     @property
     def session(self) -> None:
@@ -320,10 +338,18 @@ class _Connection:
             raise ValueError("handshake not done yet")
         if isinstance(self._conn, TLSWrappedSocket) and self._conn.fileno() < 0:
             raise OSError(errno.EBADF, os.strerror(errno.EBADF))
-        der = self._conn.getpeercert()
+        der = self.peer_der()
         if binary_form or der is None:
             return der
         return decode_certificate(der) if self._checks.validated else {}
+
+    def peer_der(self) -> bytes | None:
+        """The peer's certificate as DER; after a resumed handshake (which sends none,
+        on some backends) the one validated when the session was made."""
+        der = self._conn.getpeercert()
+        if der is None and self._offered is not None and self._conn.session_reused():
+            der = self._offered.peer_certificate
+        return der
 
     def version(self) -> str | None:
         """The negotiated protocol version, e.g. ``"TLSv1.3"``."""
@@ -404,6 +430,45 @@ class SSLSocket(_Connection, _SocketSurface, ssl.SSLSocket):  # type: ignore[mis
         self._closed = False
         #: Whether a TCP EOF without close_notify reads as a clean end of stream.
         self.suppress_ragged_eofs = suppress_ragged_eofs
+        self._sessions: SessionCache | None = None
+        self._session_key: Hashable = None
+        self._tls_failed = False
+
+    def _resumption(self, cache: SessionCache, key: Hashable, offered: TLSSession | None) -> None:
+        """Take part in the context's session resumption: *offered* was given to the
+        backend; the session is kept under *key* in *cache* when the connection closes
+        after a validated handshake and no TLS error."""
+        self._sessions = cache
+        self._session_key = key
+        self._offered = offered
+
+    def _keep_session(self) -> None:
+        cache = self._sessions
+        self._sessions = None
+        if cache is None or self._tls_failed or not self._handshake_done:
+            return
+        key, offered = self._session_key, self._offered
+        try:
+            if offered is not None:
+                if not self._conn.session_reused():
+                    cache.decline(key)
+                elif offered.tls_version is TLSVersion.TLSv1_2:
+                    cache.accepted(key)
+                    return  # that session stays kept (TLS 1.2 sessions may be reused)
+                else:
+                    cache.accepted(key)
+            session = self._conn.session()
+            if session is None:
+                cache.decline(key)
+                return
+            session.peer_certificate = self.getpeercert(binary_form=True)
+        except (TLSError, OSError, ValueError):
+            return
+        cache.put(key, session)
+
+    def _real_close(self) -> None:
+        self._keep_session()
+        self._sock.close()
 
     @property
     def _sslobj(self) -> SSLSocket | None:
@@ -419,13 +484,24 @@ class SSLSocket(_Connection, _SocketSurface, ssl.SSLSocket):  # type: ignore[mis
         """Run the handshake (certificate and hostname validation included)."""
         try:
             self._conn.do_handshake()
+            self._checks.after_handshake(self.peer_der)
         except TLSError as e:
+            self._fail_session()
             raise self._checks.failed(e, self._conn.getpeercert) from e
-        self._checks.after_handshake(self._conn.getpeercert)
+        except BaseException:
+            self._fail_session()
+            raise
         self._handshake_done = True
+
+    def _fail_session(self) -> None:
+        """A failed handshake: keep nothing, and forget what is kept under this key."""
+        self._tls_failed = True
+        if self._sessions is not None:
+            self._sessions.discard(self._session_key)
 
     def unwrap(self) -> _socket.socket:
         """Exchange ``close_notify`` with the peer and return the plain socket."""
+        self._keep_session()
         with _translate():
             sock = self._conn.unwrap()
         self._closed = True
@@ -437,7 +513,8 @@ class SSLSocket(_Connection, _SocketSurface, ssl.SSLSocket):  # type: ignore[mis
     def _read_error(self, exc: TLSError) -> ssl.SSLError | None:
         """What a failed read raises; ``None`` for a suppressed ragged EOF (end of stream)."""
         if isinstance(exc, RaggedEOF) and self.suppress_ragged_eofs:
-            return None
+            return None  # the end of the stream, for the caller (many servers close so)
+        self._tls_failed = True  # the session of a connection that failed is not kept
         return ssl_error_from(exc)
 
     def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
@@ -484,6 +561,7 @@ class SSLSocket(_Connection, _SocketSurface, ssl.SSLSocket):  # type: ignore[mis
         try:
             return self._conn.send(data)
         except TLSError as e:
+            self._tls_failed = True
             raise ssl_error_from(e) from e
 
     def write(self, data: Buffer) -> int:
@@ -498,6 +576,7 @@ class SSLSocket(_Connection, _SocketSurface, ssl.SSLSocket):  # type: ignore[mis
         try:
             self._conn.sendall(data)
         except TLSError as e:
+            self._tls_failed = True
             raise ssl_error_from(e) from e
 
     def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
@@ -571,23 +650,43 @@ class _StdlibIOSocket(SSLSocket):
 
     def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
         """Receive up to *buflen* bytes; ``b""`` at the end of the stream."""
-        return self._native.recv(buflen, flags)
+        try:
+            return self._native.recv(buflen, flags)
+        except ssl.SSLError:
+            self._tls_failed = True  # the session is not kept
+            raise
 
     def recv_into(self, buffer: Buffer, nbytes: int | None = None, flags: int = 0) -> int:
         """Receive into *buffer*; 0 at the end of the stream."""
-        return self._native.recv_into(buffer, nbytes or 0, flags)
+        try:
+            return self._native.recv_into(buffer, nbytes or 0, flags)
+        except ssl.SSLError:
+            self._tls_failed = True  # the session is not kept
+            raise
 
     def read(self, len: int = 1024, buffer: Buffer | None = None) -> Any:
         """``ssl.SSLSocket.read``: bytes, or a count when *buffer* is given."""
-        return self._native.read(len, buffer)
+        try:
+            return self._native.read(len, buffer)
+        except ssl.SSLError:
+            self._tls_failed = True  # the session is not kept
+            raise
 
     def send(self, data: Buffer, flags: int = 0) -> int:
         """Send some of *data*; returns how much was taken."""
-        return self._native.send(data, flags)
+        try:
+            return self._native.send(data, flags)
+        except ssl.SSLError:
+            self._tls_failed = True  # the session is not kept
+            raise
 
     def sendall(self, data: Buffer, flags: int = 0) -> None:
         """Send all of *data*."""
-        self._native.sendall(data, flags)
+        try:
+            self._native.sendall(data, flags)
+        except ssl.SSLError:
+            self._tls_failed = True  # the session is not kept
+            raise
 
     def pending(self) -> int:
         """Decrypted bytes readable without touching the network."""

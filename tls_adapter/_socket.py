@@ -79,6 +79,7 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 from ._ciphers import CipherSuite
 from ._enums import NextProtocol, TLSVersion
 from ._errors import RaggedEOF, TLSError, WantReadError, WantWriteError
+from ._session import TLSSession
 from ._wrapped_socket import TLSWrappedSocket, check_stream
 
 if TYPE_CHECKING:
@@ -363,6 +364,14 @@ class BufferSocket(TLSWrappedSocket):
     def getpeercert(self) -> bytes | None:
         """The peer's leaf certificate as DER, or ``None``."""
         return self._buffer.getpeercert()
+
+    def session(self) -> TLSSession | None:
+        """The buffer's session to resume later (see :meth:`TLSWrappedSocket.session`)."""
+        return self._buffer.session()
+
+    def session_reused(self) -> bool:
+        """Whether the handshake resumed the session given to ``wrap_socket``."""
+        return self._buffer.session_reused()
 
     def unwrap(self) -> _socket.socket:
         """Exchange ``close_notify`` with the peer and return the plain socket.

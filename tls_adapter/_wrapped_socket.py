@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._ciphers import CipherSuite
 from ._enums import NextProtocol, TLSVersion
+from ._session import TLSSession
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -191,6 +192,19 @@ class _ConnectionState(abc.ABC):
     @abc.abstractmethod
     def getpeercert(self) -> bytes | None:
         """The peer's leaf certificate as DER, or ``None`` if it sent none."""
+
+    def session(self) -> TLSSession | None:
+        """A client's session to offer when connecting again (``wrap_socket(session=)``).
+
+        ``None`` before the handshake, on a server, on a backend that cannot resume
+        (``capabilities.session_resumption``), and with TLS 1.3 until the server's
+        ticket has arrived (it follows the handshake: read some data first).
+        """
+        return None
+
+    def session_reused(self) -> bool:
+        """Whether the handshake resumed the session given to ``wrap_socket``."""
+        return False
 
 
 class TLSWrappedSocket(_SocketSurface, _ConnectionState):

@@ -120,6 +120,8 @@ class TLSAdapter(HTTPAdapter):
         system trust store, TLS 1.2 or later, modern ciphers.
     :param backend: a backend name (``"openssl"``, ``"pyopenssl"``, ...) or a
         :class:`~tls_adapter.Backend`; default :func:`~tls_adapter.default_backend`.
+    :param session_resumption: whether new connections resume earlier TLS sessions
+        (default ``True``; see below).
     :param kwargs: passed on to :class:`requests.adapters.HTTPAdapter`
         (``pool_connections``, ``pool_maxsize``, ``max_retries``, ``pool_block``).
 
@@ -165,6 +167,11 @@ class TLSAdapter(HTTPAdapter):
     holding a callable that cannot be pickled (a lambda as key password) raises
     :class:`TypeError` saying so.
 
+    New connections resume earlier TLS sessions with the same server (see
+    :attr:`tls_adapter.urllib3.SSLContext.session_resumption`, which says what is kept
+    and when it is offered); ``session_resumption=False`` turns that off, e.g. so that a
+    server cannot link a client's connections.
+
     Supported: requests >= 2.32.3, with urllib3 1.26.x or 2.x.
     """
 
@@ -172,10 +179,12 @@ class TLSAdapter(HTTPAdapter):
         *HTTPAdapter.__attrs__,
         "_configuration",
         "_backend_name",
+        "_session_resumption",
     ]
 
     _configuration: TLSConfiguration
     _backend_name: str
+    _session_resumption: bool
     _backend: Backend
     _lock: threading.Lock
     # Set by HTTPAdapter.__init__ (declared here for type checkers that use stubs).
@@ -195,6 +204,7 @@ class TLSAdapter(HTTPAdapter):
         configuration: TLSConfiguration | None = None,
         *,
         backend: str | Backend | None = None,
+        session_resumption: bool = True,
         **kwargs: Any,
     ) -> None:
         if configuration is None:
@@ -206,6 +216,7 @@ class TLSAdapter(HTTPAdapter):
         resolved = default_backend() if backend is None else get_backend(backend)
         self._configuration = configuration
         self._backend_name = resolved.name
+        self._session_resumption = bool(session_resumption)
         self._setup_caches()
         super().__init__(**kwargs)
 
@@ -251,6 +262,7 @@ class TLSAdapter(HTTPAdapter):
         """Restore from :meth:`__getstate__`; contexts are rebuilt when first needed."""
         self._backend_name = state["_backend_name"]
         self._configuration = state["_configuration"]
+        self._session_resumption = state.get("_session_resumption", True)
         self._setup_caches()
         self._base().__setstate__(state)
 
@@ -305,6 +317,7 @@ class TLSAdapter(HTTPAdapter):
                 return context
         with quiet_insecure_warning():
             context = self._context_class(configuration, backend=self._backend)
+        context.session_resumption = self._session_resumption
         if role == "origin" and _URLLIB3_MAJOR < 2:
             context.check_hostname = False
         with self._lock:

@@ -39,8 +39,13 @@ Where this context deliberately differs from :class:`ssl.SSLContext`:
   selects, after the default TLS 1.3 suites (the string does not touch TLS 1.3, as in
   :mod:`ssl`), become ``TLSConfiguration.ciphers``. A backend that cannot honour that
   list refuses it when the context is built (``ssl.SSLError``), never ignores it.
-* ``sni_callback``, server-side wrapping and session resumption (``session=``) are not
-  available; ``wrap_socket(server_side=True)`` and ``session=...`` raise ``ValueError``.
+* ``sni_callback`` and server-side wrapping are not available;
+  ``wrap_socket(server_side=True)`` raises ``ValueError``.
+* Session resumption is done by the context itself (:attr:`SSLContext.session_resumption`,
+  on by default, for backends that can resume): new connections to a server resume the
+  session of an earlier, validated connection to the same name, address and port,
+  under the same configuration. ``wrap_socket(session=...)`` raises ``ValueError``;
+  ``sock.session`` is ``None`` and ``sock.session_reused`` says whether it resumed.
 
 Errors are the :mod:`ssl` ones urllib3 handles: a bad certificate raises
 ``ssl.SSLCertVerificationError`` ("certificate verify failed: ...", with
@@ -82,6 +87,7 @@ from ._ciphers import (
 from ._config import TLSConfiguration
 from ._enums import TLSVersion, protocol_bytes
 from ._errors import ConfigurationError, TLSError
+from ._session import SessionCache, fresh_peer
 from ._shim_config import (
     CRL_FLAGS,
     FROM_OURS,
@@ -205,6 +211,9 @@ class SSLContext(ContextBase):
         self._last_context: tuple[TLSConfiguration, ClientContext] | None = None
         # The ALPN list last given to set_alpn_protocols() and in effect since.
         self._alpn_set: tuple[bytes, ...] | None = None
+        #: Sessions to resume (see session_resumption), this context's own.
+        self._sessions = SessionCache()
+        self._resume = True
         self._refresh()
 
     # -- state -> TLSConfiguration -------------------------------------------------------
@@ -559,7 +568,10 @@ class SSLContext(ContextBase):
         if server_side:
             raise ValueError("tls_adapter.urllib3.SSLContext can only wrap client sockets")
         if session is not None:
-            raise ValueError("TLS session resumption is not supported")
+            raise ValueError(
+                "session= is not accepted: this context resumes sessions itself "
+                "(see SSLContext.session_resumption)"
+            )
         name = _hostname(server_hostname)
         with self._lock:
             configuration = self._configuration
@@ -606,11 +618,17 @@ class SSLContext(ContextBase):
                 "do_handshake_on_connect should not be specified for non-blocking sockets"
             )
         context, checks, backend_check = self._prepare(server_side, server_hostname, session)
+        key = self._resume_key(sock, context, checks, backend_check)
+        offered = None if key is None else self._sessions.take(key)
         try:
-            tls = context.wrap_socket(sock, checks.server_hostname, check_hostname=backend_check)
+            tls = context.wrap_socket(
+                sock, checks.server_hostname, check_hostname=backend_check, session=offered
+            )
         except TLSError as e:
             raise ssl_error_from(e) from e
         wrapped = new_socket(self, tls, checks, suppress_ragged_eofs, do_handshake_on_connect)
+        if key is not None:
+            wrapped._resumption(self._sessions, key, offered)
         if do_handshake_on_connect:
             try:
                 wrapped.do_handshake()
@@ -618,6 +636,42 @@ class SSLContext(ContextBase):
                 wrapped.close()
                 raise
         return wrapped
+
+    # -- session resumption ----------------------------------------------------------
+    @property
+    def session_resumption(self) -> bool:
+        """Whether new connections resume earlier sessions (default ``True``).
+
+        Sessions are kept in memory by this context, keyed by the backend context (so
+        the whole configuration), the server name and the address and port connected
+        to; each is offered once, within its lifetime, and only sessions of validated
+        connections that ended without a TLS error are kept. A connection made through
+        an HTTP proxy's tunnel, inside TLS (``wrap_bio``), with validation off or with
+        ``hostname_checks_common_name`` neither offers nor keeps one. ``False`` forgets
+        every kept session: resumption links a client's connections to one another,
+        which a server (or an observer of the first handshake) can see.
+        """
+        return self._resume
+
+    @session_resumption.setter
+    def session_resumption(self, value: bool) -> None:
+        self._resume = bool(value)
+        if not value:
+            self._sessions.clear()
+
+    def _resume_key(
+        self, sock: _socket.socket, context: ClientContext, checks: WrapChecks, backend_check: bool
+    ) -> tuple[object, ...] | None:
+        """What a session for this connection is kept under, or ``None`` (no resumption)."""
+        if not (self._resume and checks.validated and checks.server_hostname):
+            return None
+        if checks.match_name is not None or not self._backend.capabilities.session_resumption:
+            return None
+        peer = fresh_peer(sock)
+        if peer is None:
+            return None
+        key = (context, backend_check, checks.server_hostname, peer)
+        return None if self._sessions.declined(key) else key
 
     def wrap_bio(
         self,

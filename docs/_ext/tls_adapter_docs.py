@@ -58,6 +58,7 @@ _BACKEND_COLUMNS = (
     ("Client auth", 6),
     ("Buffer API", 6),
     ("Native socket", 6),
+    ("Session resumption", 8),
     ("Cipher control", 7),
     ("System trust", 18),
 )
@@ -175,6 +176,7 @@ class BackendsDirective(SphinxDirective):
                     _cell(_yes_no(caps.client_auth)),
                     _cell(_yes_no(caps.buffer_api)),
                     _cell(_yes_no(caps.native_socket)),
+                    _cell(_yes_no(caps.session_resumption)),
                     _cell(caps.cipher_control),
                     _cell(caps.system_trust),
                 ]

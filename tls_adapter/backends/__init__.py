@@ -58,6 +58,8 @@ class Capabilities:
     system_trust: str
     #: Other limits worth knowing.
     notes: tuple[str, ...] = field(default=())
+    #: Whether a client can resume a session (``wrap_socket(session=...)``).
+    session_resumption: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ def _capability_row(
     server_side: bool = True,
     client_auth: bool = True,
     native_socket: bool = False,
+    session_resumption: bool = False,
 ) -> Capabilities:
     """The :class:`Capabilities` of a backend, with what every backend here has.
 
@@ -117,6 +120,7 @@ def _capability_row(
         cipher_control=cipher_control,
         system_trust=system_trust,
         notes=notes,
+        session_resumption=session_resumption,
     )
 
 

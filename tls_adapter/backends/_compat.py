@@ -4,8 +4,8 @@
 the job. What it cannot do is here, one small typed function per need, so that a new
 library release that moves a private name breaks exactly one function, and the test
 that calls it directly (``tests/backends/test_pyopenssl.py`` and ``test_mbedtls.py``,
-section "private API wrappers"). Each docstring names the versions it was checked on
-and why no public API does the job.
+section "private API wrappers"; the session ones in ``test_resumption_bindings.py``).
+Each docstring names the versions it was checked on and why no public API does the job.
 
 The libraries are optional: each function imports its library when it runs, so
 importing this module imports neither.
@@ -38,8 +38,11 @@ __all__ = [
     "mbedtls_input_room",
     "mbedtls_input_unread",
     "mbedtls_set_hostname",
+    "session_der",
+    "session_from_der",
     "set_context_verify_flags",
     "set_servername_hook",
+    "ssl_session_reused",
     "verify_reason",
     "verify_result",
 ]
@@ -231,6 +234,65 @@ def outgoing_bio_probe(conn: SSL.Connection) -> Callable[[], int]:
     from OpenSSL._util import ffi, lib
 
     return functools.partial(lib.BIO_get_mem_data, conn._from_ssl, ffi.NULL)
+
+
+def ssl_session_reused(conn: SSL.Connection) -> bool:
+    """Whether *conn*'s handshake resumed a session (``SSL_session_reused``).
+
+    pyOpenSSL has no public getter. Private: ``lib.SSL_session_reused`` (unused by
+    pyOpenSSL), ``Connection._ssl``. Checked on pyOpenSSL 26.4.0 / cryptography 50.0.2.
+    """
+    from OpenSSL._util import lib
+
+    return bool(lib.SSL_session_reused(conn._ssl))
+
+
+def session_der(session: SSL.Session) -> bytes:
+    """OpenSSL's DER encoding of *session* (``i2d_SSL_SESSION``), secrets included.
+
+    What a session holds (its ticket, its timeout) has no public getter, and the
+    bindings lack ``SSL_SESSION_is_resumable``, ``_has_ticket`` and ``_get_timeout``;
+    the encoding carries all of it. Private: ``lib.i2d_SSL_SESSION`` (unused by
+    pyOpenSSL), ``ffi.new``/``buffer``/``NULL``, ``Session._session``. Checked on
+    pyOpenSSL 26.4.0 / cryptography 50.0.2.
+    """
+    from OpenSSL._util import ffi, lib
+
+    size = lib.i2d_SSL_SESSION(session._session, ffi.NULL)
+    if size <= 0:  # pragma: no cover - only on allocation failure
+        raise MemoryError("i2d_SSL_SESSION failed")
+    out = ffi.new("unsigned char[]", size)
+    cursor = ffi.new("unsigned char **", out)
+    if lib.i2d_SSL_SESSION(session._session, cursor) != size:  # pragma: no cover
+        raise MemoryError("i2d_SSL_SESSION failed")
+    return bytes(ffi.buffer(out, size))
+
+
+def session_from_der(der: bytes, like: SSL.Session) -> SSL.Session:
+    """A new session decoded from *der* (``d2i_SSL_SESSION``), independent of any
+    connection, and tied to the ``SSL.Context`` *like* came from (pyOpenSSL's
+    ``Connection.set_session`` accepts only sessions of its own context).
+
+    ``Connection.get_session`` gives the connection's live session, which OpenSSL marks
+    unresumable when the connection is freed without having sent ``close_notify``
+    (openssl/openssl#1550); a copy keeps it usable. pyOpenSSL can neither copy nor
+    decode a session. ``ValueError`` for bytes OpenSSL cannot decode. Private:
+    ``lib.d2i_SSL_SESSION`` (unused by pyOpenSSL), ``lib.SSL_SESSION_free``,
+    ``ffi.new``/``gc``/``NULL``, ``Session._session``/``_context``. Checked on
+    pyOpenSSL 26.4.0 / cryptography 50.0.2.
+    """
+    from OpenSSL import SSL
+    from OpenSSL._util import ffi, lib
+
+    data = ffi.new("unsigned char[]", der)
+    cursor = ffi.new("const unsigned char **", data)
+    raw = lib.d2i_SSL_SESSION(ffi.NULL, cursor, len(der))
+    if raw == ffi.NULL:
+        raise ValueError("OpenSSL cannot decode this session")
+    copy = SSL.Session.__new__(SSL.Session)
+    copy._session = ffi.gc(raw, lib.SSL_SESSION_free)
+    copy._context = like._context
+    return copy
 
 
 # -- private API of python-mbedtls, wrapped ---------------------------------------------

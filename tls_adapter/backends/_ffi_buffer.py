@@ -38,6 +38,17 @@ and ``write`` first finish the handshake (the sessions finish it implicitly too)
 no application data moves on a connection the policy has not approved; after a
 failure every call raises the same :class:`~tls_adapter.CertificateValidationError`.
 
+Session resumption (clients of a backend whose context sets ``_resumes``): ``session=``
+hands the :class:`~tls_adapter._session.TLSSession`'s handle (the binding's resumption
+state) to the library before the handshake (the context's ``_session(..., resume=)``),
+unless the session's TLS version is outside the context's range (then nothing is
+offered). A handshake the library reports as resumed (``session_reused()``) carried no
+certificate, so the policy is not run on it: the session was validated, under the same
+configuration and name, when it was made (the integrations key their caches so). A
+handshake that did not resume (the server declined) is validated in full, as any other.
+:meth:`FFIBuffer.session` hands out the binding's ``resumption_state()`` once the policy
+has approved the connection (TLS 1.3: once the server's ticket has arrived).
+
 Bulk data moves with as few copies as ctypes allows. :meth:`FFIBuffer.readinto` has the
 library decrypt straight into the caller's memory (a ctypes array made with
 ``from_buffer`` over it), and :meth:`MemoryIO.read` returns exactly the bytes decrypted
@@ -70,7 +81,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol
 from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer
 from .._ciphers import CipherSuite, cipher_suite_from_int
 from .._config import TLSConfiguration
-from .._enums import NextProtocol, TLSVersion, protocol_from_bytes
+from .._enums import NextProtocol, TLSVersion, protocol_from_bytes, version_rank
 from .._errors import (
     CertificateValidationError,
     ConfigurationError,
@@ -80,6 +91,7 @@ from .._errors import (
     WantWriteError,
 )
 from .._policy import ChainPolicy
+from .._session import TLSSession, check_session
 from .._socket import DescriptorSocket
 from .._wrapped_socket import TLSWrappedSocket
 from ._buffer_kit import RECORD, BufferBase
@@ -376,6 +388,14 @@ class FFISession(Protocol):
     def peer_certificate_chain_der(self) -> list[bytes]:
         """The certificates the peer presented (DER, leaf first)."""
 
+    def session_reused(self) -> bool:
+        """Whether the handshake resumed an earlier session."""
+
+    def resumption_state(self) -> tuple[object, float] | None:
+        """Clients: what resumes this session later (the handle a ``resume=`` of the
+        binding takes) and its lifetime in seconds; ``None`` before the handshake, on a
+        server, or when the library has nothing resumable (TLS 1.3: no ticket yet)."""
+
     def close(self) -> None:
         """Free the library's session; idempotent."""
 
@@ -467,6 +487,7 @@ class FFIBuffer(BufferBase[ClientContext | ServerContext]):
     _sock: _socket.socket | None
     _fd: int
     _avail: array.array[int]  # FIONREAD's answer
+    _offered: bool  # whether a session was offered for resumption
 
     @classmethod
     def _new(
@@ -485,6 +506,7 @@ class FFIBuffer(BufferBase[ClientContext | ServerContext]):
         self._sock = sock
         self._fd = -1 if sock is None else sock.fileno()
         self._avail = array.array("i", [0])
+        self._offered = False
         return self
 
     def _check_attached(self) -> None:
@@ -502,7 +524,12 @@ class FFIBuffer(BufferBase[ClientContext | ServerContext]):
         with self._errors.translate():
             self._session.handshake()
         policy = self._policy
-        if policy is not None:
+        if policy is not None and self._offered and self._session.session_reused():
+            # A resumed handshake sends no certificate: the session was validated, under
+            # the same configuration and name, when it was made (the integrations key
+            # their caches so). A declined offer is a full handshake, checked below.
+            self._policy = None
+        elif policy is not None:
             try:
                 policy.verify(
                     self._session.peer_certificate_chain_der(),
@@ -677,6 +704,31 @@ class FFIBuffer(BufferBase[ClientContext | ServerContext]):
         """Decrypted bytes buffered inside the library."""
         return int(self._session.pending())
 
+    def session(self) -> TLSSession | None:
+        """The session to offer when connecting again (``wrap_socket(session=)``).
+
+        ``None`` on a server, before the handshake and its validation, and while the
+        library has nothing resumable (TLS 1.3: until the server's ticket has arrived,
+        which follows the handshake; read some data first).
+        """
+        if (
+            not isinstance(self._context, FFIClientContext)
+            or not self._context._resumes
+            or self._policy is not None
+            or self._policy_failure is not None
+            or not self._session.handshake_done
+        ):
+            return None
+        state = self._session.resumption_state()
+        if state is None:
+            return None
+        handle, lifetime = state
+        return TLSSession(self._errors.backend, handle, self.negotiated_tls_version(), lifetime)
+
+    def session_reused(self) -> bool:
+        """Whether the handshake resumed the session given to ``wrap_socket``."""
+        return self._session.handshake_done and bool(self._session.session_reused())
+
 
 # -- contexts ---------------------------------------------------------------------------
 class FFIClientContext(ClientContext):
@@ -689,6 +741,8 @@ class FFIClientContext(ClientContext):
 
     #: The backend's buffer class (whose ``_errors`` name the backend).
     _buffer_type: ClassVar[type[FFIBuffer]]
+    #: Whether connections can offer a session for resumption (``session=``).
+    _resumes: ClassVar[bool] = False
 
     def __init__(self, configuration: TLSConfiguration) -> None:
         super().__init__(configuration)
@@ -697,21 +751,52 @@ class FFIClientContext(ClientContext):
         )
 
     @abc.abstractmethod
-    def _session(self, name: ServerName, fd: int | None = None) -> FFISession:
+    def _session(
+        self, name: ServerName, fd: int | None = None, resume: object = None
+    ) -> FFISession:
         """The library's session for a new connection to *name*: over memory buffers,
-        or attached to the socket descriptor *fd*."""
+        or attached to the socket descriptor *fd*; offering the resumption state
+        *resume* (a :attr:`TLSSession.handle <tls_adapter._session.TLSSession.handle>`
+        of this backend) if given."""
 
-    def _connect(self, name: ServerName, sock: _socket.socket | None) -> FFIBuffer:
+    def _offer(self, session: TLSSession | None) -> TLSSession | None:
+        """*session* if this context may offer it: of this backend (else
+        :class:`ValueError`), and of a TLS version the context allows (else ``None``:
+        a full handshake)."""
+        offered = check_session(session, self._buffer_type._errors.backend, self._resumes)
+        if offered is None or offered.tls_version is None:
+            return None
+        config = self._configuration
+        rank = version_rank(offered.tls_version)
+        if not (
+            version_rank(config.lowest_supported_version)
+            <= rank
+            <= version_rank(config.highest_supported_version)
+        ):
+            return None
+        return offered
+
+    def _connect(
+        self, name: ServerName, sock: _socket.socket | None, offered: TLSSession | None = None
+    ) -> FFIBuffer:
         buffer = self._buffer_type._new(self, self._policy, name, sock)
+        resume = None if offered is None else offered.handle
         with self._buffer_type._errors.translate("start a client connection"):
-            buffer._session = self._session(name, None if sock is None else buffer._fd)
+            buffer._session = self._session(name, None if sock is None else buffer._fd, resume)
+        buffer._offered = offered is not None
         return buffer
 
     def wrap_buffers(
-        self, server_hostname: str | None, *, check_hostname: bool = True
+        self,
+        server_hostname: str | None,
+        *,
+        check_hostname: bool = True,
+        session: TLSSession | None = None,
     ) -> TLSWrappedBuffer:
-        """A new in-memory client connection (a session of the library over memory buffers)."""
-        return self._connect(ServerName(server_hostname, check_hostname), None)
+        """A new in-memory client connection (a session of the library over memory
+        buffers), offering *session* for resumption if given."""
+        offered = self._offer(session)
+        return self._connect(ServerName(server_hostname, check_hostname), None, offered)
 
     def wrap_socket(
         self,
@@ -719,6 +804,7 @@ class FFIClientContext(ClientContext):
         server_hostname: str | None,
         *,
         check_hostname: bool = True,
+        session: TLSSession | None = None,
     ) -> TLSWrappedSocket:
         """Wrap a connected ``SOCK_STREAM`` socket; call ``do_handshake()`` next.
 
@@ -726,8 +812,9 @@ class FFIClientContext(ClientContext):
         (:class:`~tls_adapter._socket.DescriptorSocket`); see :meth:`ClientContext.wrap_socket`
         for the arguments.
         """
+        offered = self._offer(session)
         name = ServerName(server_hostname, check_hostname)
-        return DescriptorSocket._attach(socket, lambda sock: self._connect(name, sock))
+        return DescriptorSocket._attach(socket, lambda sock: self._connect(name, sock, offered))
 
 
 class FFIServerContext(ServerContext):

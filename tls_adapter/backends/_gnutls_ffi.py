@@ -94,6 +94,17 @@ the handshake outside that verification (one it cannot parse, or whose keyUsage 
 allow what the handshake does with its key, which GnuTLS checks when it uses the key)
 raises :class:`PeerCertificateError` (:data:`PEER_CERTIFICATE_ERRORS`).
 
+Session resumption (clients): :meth:`Session.resumption_data` is
+``gnutls_session_get_data2`` (copied to ``bytes``; GnuTLS's copy is zeroed and freed),
+under TLS 1.3 only once the server's NewSessionTicket has arrived on this connection
+(``GNUTLS_SFLAGS_SESSION_TICKET``: called earlier, ``get_data2`` would wait for a ticket
+on the transport and then return data that cannot resume). ``Session(resume=data)``
+offers it with ``gnutls_session_set_data`` before the handshake (data GnuTLS refuses is
+not offered: a full handshake); :meth:`Session.session_reused` is
+``gnutls_session_is_resumed``. A resumed handshake carries no certificate and runs no
+verification; GnuTLS restores the peer's certificates from the data. A declined offer
+is a full handshake with full verification.
+
 Threads: ctypes releases the GIL while GnuTLS runs. :class:`Credentials` and
 :class:`Priority` objects may be shared by sessions in many threads once loaded, but must
 not be modified (``load_*``) while sessions use them. A :class:`Session` must be driven by
@@ -184,6 +195,10 @@ PEER_CERTIFICATE_ERRORS = frozenset(
 )
 
 _SERVER, _CLIENT, _NONBLOCK, _NO_SIGNAL = 1, 1 << 1, 1 << 3, 1 << 6  # gnutls_init flags
+_SFLAGS_SESSION_TICKET = 1 << 7  # gnutls_session_get_flags: a ticket has arrived
+#: How long resumption data is kept (seconds): GnuTLS does not say what lifetime the
+#: server gave its ticket (and refuses to offer an expired TLS 1.3 ticket itself).
+SESSION_LIFETIME = 300.0
 _CRD_CERTIFICATE = 1
 _FMT_DER, _FMT_PEM = 0, 1
 _PKCS_PLAIN = 1
@@ -372,6 +387,10 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {  # name: (restype, argtypes)
     "gnutls_certificate_verification_status_print": (_int, [_uint, _int, _pdatum, _uint]),
     "gnutls_certificate_get_peers": (_pdatum, [_vp, ctypes.POINTER(_uint)]),
     "gnutls_protocol_get_version": (_int, [_vp]),
+    "gnutls_session_get_data2": (_int, [_vp, _pdatum]),
+    "gnutls_session_set_data": (_int, [_vp, _vp, _size]),
+    "gnutls_session_is_resumed": (_int, [_vp]),
+    "gnutls_session_get_flags": (_uint, [_vp]),
     "gnutls_kx_get": (_int, [_vp]),
     "gnutls_cipher_get": (_int, [_vp]),
     "gnutls_mac_get": (_int, [_vp]),
@@ -1129,6 +1148,13 @@ def _sni_hook(wself: weakref.ref[Session]) -> Callable[[int | None], int]:
     return hook
 
 
+def _intact(fatal: BaseException | None) -> bool:
+    """Whether a session that failed with *fatal* (or did not) may still be resumed: only
+    a transport closed without close_notify leaves it so (RFC 4346 dropped the rule
+    against resuming such a session)."""
+    return fatal is None or isinstance(fatal, RaggedEOFError)
+
+
 class Session(MemoryIO):
     """One TLS connection, driven through memory buffers or attached to a socket.
 
@@ -1153,6 +1179,8 @@ class Session(MemoryIO):
         then raise :class:`WantRead` or :class:`WantWrite`, a failed ``recv``/``send``
         raises its :class:`OSError` (:func:`socket_error`), and nothing is ever queued
         in :meth:`peek`.
+    :param resume: clients: :meth:`resumption_data` of an earlier session, offered for
+        resumption (``gnutls_session_set_data``); data GnuTLS refuses is not offered.
     :raises ValueError: inconsistent arguments. :raises GnuTLSError: GnuTLS refused them.
     """
 
@@ -1170,6 +1198,7 @@ class Session(MemoryIO):
         client_cert: CertRequest = CertRequest.NONE,
         sni_callback: SNICallback | None = None,
         fd: int | None = None,
+        resume: bytes | None = None,
     ) -> None:
         self._lib = load()
         c = self._lib.c
@@ -1182,6 +1211,9 @@ class Session(MemoryIO):
         self._credentials = [credentials]  # keeps every credential set on the session alive
         self._done = self._bye_sent = self._bye_done = False
         self._fatal: BaseException | None = None
+        #: The latest resumption data seen (clients): GnuTLS refuses to give it once a
+        #: read failed, even for a transport that closed without close_notify.
+        self._resume_data: bytes | None = None
         self._rbuf = ctypes.create_string_buffer(0)
         self._t = _Transport()
         self._keep: list[Any] = []  # C data GnuTLS points to for the session's lifetime
@@ -1194,6 +1226,8 @@ class Session(MemoryIO):
             raise ValueError("sni_callback and client_cert are for server sessions")
         if not server_side and verify == VerifyMode.HOSTNAME and not server_hostname:
             raise ValueError("VerifyMode.HOSTNAME needs server_hostname")
+        if server_side and resume is not None:
+            raise ValueError("resume is for client sessions")
         protos = [bytes(p) for p in alpn_protocols]
         if len(protos) > _ALPN_MAX_PROTOCOLS or any(
             not 0 < len(p) <= _ALPN_MAX_NAME for p in protos
@@ -1231,6 +1265,9 @@ class Session(MemoryIO):
             self._setup_server(c, h, verify, client_cert)
         else:
             self._setup_client(c, h, verify, server_hostname)
+            if resume:
+                # Refused data (corrupt, expired) is not offered: a full handshake.
+                c.gnutls_session_set_data(h, bytes(resume), len(resume))
 
     def _setup_server(self, c: Any, h: int, verify: VerifyMode, client_cert: CertRequest) -> None:
         if client_cert != CertRequest.NONE:
@@ -1343,6 +1380,8 @@ class Session(MemoryIO):
             self._after_call(rc, "handshake")
             if rc == E_SUCCESS:
                 self._done = True
+                if not self.server_side:
+                    self._keep_resumption_data()
                 return
             if rc in (E_AGAIN, E_INTERRUPTED):
                 if 0 < len(self._t.incoming) < before:
@@ -1377,6 +1416,8 @@ class Session(MemoryIO):
             if rc >= 0:
                 return rc
             if rc in (E_AGAIN, E_INTERRUPTED):
+                if self._resume_data is None and not self.server_side:
+                    self._keep_resumption_data()  # the first NewSessionTicket came, say
                 if 0 < len(t.incoming) < before:  # a TLS 1.3 post-handshake record
                     continue
                 if self._fd is not None and c.gnutls_record_get_direction(h):
@@ -1565,6 +1606,58 @@ class Session(MemoryIO):
         """The peer's leaf certificate (DER), or None."""
         chain = self.peer_certificate_chain_der()
         return chain[0] if chain else None
+
+    # -- resumption ------------------------------------------------------------------
+
+    def session_reused(self) -> bool:
+        """Whether the handshake resumed a session (``gnutls_session_is_resumed``)."""
+        h = self._handle
+        return self._done and h is not None and bool(self._lib.c.gnutls_session_is_resumed(h))
+
+    def resumption_data(self) -> bytes | None:
+        """Clients: the data that resumes this session (``gnutls_session_get_data2``),
+        or None: before the handshake, after a fatal error, or under TLS 1.3 until the
+        server's NewSessionTicket has arrived (read application data first).
+
+        A transport that closed without close_notify is no such error (TLS 1.1 and later
+        may resume that session), but GnuTLS then refuses the data: what was taken before
+        is returned (after the handshake, or when the first ticket came, or by an
+        earlier call).
+        """
+        if self.server_side or not self._done or self._handle is None:
+            return None
+        if not _intact(self._fatal):
+            return None
+        if self._fatal is None:
+            self._keep_resumption_data()
+        return self._resume_data
+
+    def _keep_resumption_data(self) -> None:
+        """Take the current resumption data, if GnuTLS has any, into ``_resume_data``."""
+        data = self._live_resumption_data()
+        if data is not None:
+            self._resume_data = data
+
+    def _live_resumption_data(self) -> bytes | None:
+        c, h = self._lib.c, self._handle
+        if h is None:
+            return None
+        tls13 = int(c.gnutls_protocol_get_version(h)) == _TLS1_3
+        if tls13 and not c.gnutls_session_get_flags(h) & _SFLAGS_SESSION_TICKET:
+            return None  # get_data2 would wait for the ticket, then return dummy data
+        datum = _Datum()
+        if int(c.gnutls_session_get_data2(h, ctypes.byref(datum))) < 0 or not datum.data:
+            return None
+        try:
+            return ctypes.string_at(datum.data, datum.size)
+        finally:
+            ctypes.memset(datum.data, 0, datum.size)  # it holds the session's secret
+            self._lib.free(datum.data)
+
+    def resumption_state(self) -> tuple[bytes, float] | None:
+        """:meth:`resumption_data` and its lifetime (:data:`SESSION_LIFETIME`), or None."""
+        data = self.resumption_data()
+        return None if data is None else (data, SESSION_LIFETIME)
 
     def close(self) -> None:
         """``gnutls_deinit``; idempotent. Sends nothing (see :meth:`close_notify`)."""

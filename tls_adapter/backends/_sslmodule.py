@@ -61,6 +61,7 @@ from .._errors import (
     WantWriteError,
 )
 from .._policy import ChainPolicy, PeerCheck
+from .._session import TLSSession, check_session
 from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore
 from .._verify_codes import from_legacy
@@ -109,6 +110,8 @@ class Flavour:
 
     #: The backend's name, used in error messages.
     name: str = ""
+    #: Whether a client can offer a session for resumption (``wrap_bio(session=)``).
+    resumption: bool = False
     #: TLS versions the library can negotiate.
     tls_versions: tuple[TLSVersion, ...] = (TLSVersion.TLSv1_2, TLSVersion.TLSv1_3)
     #: Clamp a configured version range to :attr:`tls_versions` (``False``: map
@@ -275,6 +278,7 @@ class Flavour:
             server_side=server_side,
             client_auth=server_side and self.client_auth,
             native_socket=self.native_socket,
+            session_resumption=self.resumption,
         )
 
 
@@ -491,6 +495,28 @@ def version_of(obj: Any) -> TLSVersion | None:
 
 
 # -- contexts ---------------------------------------------------------------------------
+def session_of(flavour: Flavour, obj: Any) -> TLSSession | None:
+    """The library's current session of a client connection *obj*, if it can resume.
+
+    With TLS 1.3 the session is resumable only once the server's ticket has arrived
+    (after the handshake); until then, ``None``.
+    """
+    if not flavour.resumption:
+        return None
+    handle = obj.session
+    if handle is None:
+        return None
+    version = version_of(obj)
+    if version is TLSVersion.TLSv1_3 and not getattr(handle, "has_ticket", False):
+        return None
+    lifetime = float(getattr(handle, "timeout", 0) or _DEFAULT_LIFETIME)
+    return TLSSession(flavour.name, handle, version, lifetime)
+
+
+#: How long a session is kept when the library does not say (seconds).
+_DEFAULT_LIFETIME = 300.0
+
+
 class SSLModuleClientContext(ClientContext):
     """A client context whose native context is built once, here, by the flavour."""
 
@@ -518,11 +544,18 @@ class SSLModuleClientContext(ClientContext):
         return self._native_nocheck
 
     def wrap_buffers(
-        self, server_hostname: str | None, *, check_hostname: bool = True
+        self,
+        server_hostname: str | None,
+        *,
+        check_hostname: bool = True,
+        session: TLSSession | None = None,
     ) -> TLSWrappedBuffer:
         """A new in-memory client connection (the library's ``SSLObject`` over memory BIOs)."""
+        offered = check_session(session, self._flavour.name, self._flavour.resumption)
         name = ServerName(server_hostname, check_hostname)
-        return self._buffer_type._create(self, self._native_for(name), False, name.name, name)
+        return self._buffer_type._create(
+            self, self._native_for(name), False, name.name, name, offered
+        )
 
     def wrap_socket(
         self,
@@ -530,13 +563,17 @@ class SSLModuleClientContext(ClientContext):
         server_hostname: str | None,
         *,
         check_hostname: bool = True,
+        session: TLSSession | None = None,
     ) -> TLSWrappedSocket:
         """Wrap *socket* (natively if the library drives sockets); ``do_handshake()`` next."""
         if self._socket_type is None:
-            return super().wrap_socket(socket, server_hostname, check_hostname=check_hostname)
+            return super().wrap_socket(
+                socket, server_hostname, check_hostname=check_hostname, session=session
+            )
+        offered = check_session(session, self._flavour.name, self._flavour.resumption)
         name = ServerName(server_hostname, check_hostname)
         wrapped: TLSWrappedSocket = self._socket_type._create(
-            self, socket, self._native_for(name), False, name.name, name
+            self, socket, self._native_for(name), False, name.name, name, offered
         )
         return wrapped
 
@@ -613,6 +650,7 @@ class SSLModuleBuffer(StagedBufferBase[_Context]):
         server_side: bool,
         server_hostname: str | None,
         name: ServerName | None = None,
+        session: TLSSession | None = None,
     ) -> SSLModuleBuffer:
         self = object.__new__(cls)
         self._context = context
@@ -625,12 +663,14 @@ class SSLModuleBuffer(StagedBufferBase[_Context]):
         self._callback_error = None
         self._handshake_done = False
         self._shutdown_sent = False
+        offer = {} if session is None else {"session": session.handle}
         with flavour.translate():
             self._obj = native.wrap_bio(
                 self._incoming,
                 self._outgoing,
                 server_side=server_side,
                 server_hostname=flavour.bio_hostname(native, server_side, server_hostname),
+                **offer,
             )
         with contextlib.suppress(AttributeError):  # __slots__ objects (utls)
             self._obj._tls_adapter_owner = weakref.ref(self)
@@ -656,7 +696,9 @@ class SSLModuleBuffer(StagedBufferBase[_Context]):
         finally:
             _handshaking.owner = None
         policy = self._context._policy
-        if policy is not None:
+        # A resumed session was validated, under the same configuration and name, when
+        # it was made (the integrations key their caches so); its chain is not sent again.
+        if policy is not None and not self._obj.session_reused:
             self._check_policy(policy)
         self._handshake_done = True
 
@@ -669,6 +711,16 @@ class SSLModuleBuffer(StagedBufferBase[_Context]):
         except CertificateValidationError as e:
             self._policy_failure = e
             raise
+
+    def session(self) -> TLSSession | None:
+        """The session to offer when connecting again (TLS 1.3: once the ticket came)."""
+        if not self._handshake_done or isinstance(self._context, ServerContext):
+            return None
+        return session_of(self._flavour, self._obj)
+
+    def session_reused(self) -> bool:
+        """Whether the handshake resumed the offered session."""
+        return self._handshake_done and bool(self._obj.session_reused)
 
     def _before_io(self) -> None:
         if not self._handshake_done and (

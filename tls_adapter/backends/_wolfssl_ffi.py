@@ -64,6 +64,32 @@ check that counts: with a verify callback set, wolfSSL calls it with ``preverify
 despite an IP mismatch, and the callback's verdict stands. A failure raises
 :class:`VerifyError` with a reason.
 
+Session resumption (clients; :func:`resumption_supported`, when the library has the
+session functions): :meth:`Session.resumption_state` is a :class:`SessionHandle`, which
+owns a copy (``wolfSSL_SESSION_dup`` of ``wolfSSL_SSL_get0_session``) freed with
+``wolfSSL_SESSION_free`` when it is collected, so it outlives the connection and never
+changes under a connection that offers it; ``Session(resume=handle)`` offers it with
+``wolfSSL_set_session``, and :meth:`Session.session_reused` is
+``wolfSSL_session_reused``. What wolfSSL 5.5.4 can do safely decides the rest:
+
+* TLS 1.3 by ticket. Clients offer only the psk_ke mode (``wolfSSL_no_dhe_psk``), so
+  servers that follow it (rustls) send no NewSessionTicket, whose nonce this wolfSSL
+  cannot parse beyond 8 bytes; OpenSSL sends tickets anyway. A connection that offers a
+  ticket offers psk_dhe_ke (all OpenSSL accepts). A ticket counts once it has arrived
+  on this connection (``wolfSSL_set_SessionTicket_cb``): a resumed session still holds
+  the ticket it was offered with until its successor comes.
+* TLS 1.2 by session ID only. The client never asks for TLS 1.2 tickets: holding one,
+  wolfSSL takes any ServerHello for an accepted resumption, so a server that declines
+  the ticket fails the handshake (``DSH_CheckSessionId``).
+* ``wolfSSL_set_session`` pins the ClientHello to the session's TLS version: a TLS 1.3
+  session fails against a server that now speaks only TLS 1.2, and a TLS 1.2 session
+  would hold a TLS 1.3-capable connection at TLS 1.2 (the backend does not offer one
+  there).
+* A declined offer is a full handshake, verified in full; but wolfSSL appends the chain
+  it receives to the offered session's (``SESSION_CERTS``), so
+  :meth:`Session.peer_certificate_chain_der` returns only what this handshake brought,
+  and such a connection gives no session to resume.
+
 Callbacks (password, verify, servername) are ``CFUNCTYPE`` objects kept alive
 for as long as C may call them. They catch every exception, stash it, return an error
 code to C, and the stashed exception is re-raised once control is back in Python. They
@@ -99,6 +125,7 @@ __all__ = [
     "RaggedEOFError",
     "SNICallback",
     "Session",
+    "SessionHandle",
     "VerifyError",
     "WantRead",
     "WantWrite",
@@ -108,6 +135,7 @@ __all__ = [
     "has_aes_instructions",
     "library_version",
     "load",
+    "resumption_supported",
 ]
 
 # ======================================================================================
@@ -157,6 +185,10 @@ _VERIFY_FUNC = ctypes.CFUNCTYPE(_int, _int, _vp)
 _SNI_FUNC = ctypes.CFUNCTYPE(_int, _vp, ctypes.POINTER(_int), _vp)
 _SNI_FATAL = 2  # fatal_return: send the alert in *ad and fail the handshake
 _A_HANDSHAKE_FAILURE = 40
+#: CallbackSessionTicket: (ssl, ticket, size, ctx), called as each ticket arrives.
+_TICKET_FUNC = ctypes.CFUNCTYPE(_int, _vp, _vp, _int, _vp)
+#: How long a session is kept when wolfSSL reports no timeout (seconds).
+_DEFAULT_LIFETIME = 300.0
 
 _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {  # name: (restype, argtypes)
     "wolfSSL_Init": (_int, []),
@@ -242,13 +274,29 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {  # name: (restype, argtypes)
     ),
 }
 
+#: What session resumption needs; a library without all of them does not resume.
+_RESUMPTION_SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
+    "wolfSSL_SSL_get0_session": (_vp, [_vp]),
+    "wolfSSL_set_session": (_int, [_vp, _vp]),
+    "wolfSSL_session_reused": (_int, [_vp]),
+    "wolfSSL_SESSION_dup": (_vp, [_vp]),
+    "wolfSSL_SESSION_free": (None, [_vp]),
+    "wolfSSL_SESSION_has_ticket": (_int, [_vp]),
+    "wolfSSL_SESSION_is_resumable": (_int, [_vp]),
+    "wolfSSL_SESSION_get_timeout": (ctypes.c_long, [_vp]),
+    "wolfSSL_no_dhe_psk": (_int, [_vp]),
+    "wolfSSL_set_SessionTicket_cb": (_int, [_vp, _TICKET_FUNC, _vp]),
+}
+
 
 class _Lib:
-    """The loaded library: ``c`` is the ``ctypes.CDLL`` with every signature declared."""
+    """The loaded library: ``c`` is the ``ctypes.CDLL`` with every signature declared;
+    ``resumption`` says whether it has the session functions."""
 
-    def __init__(self, c: Any, version: str) -> None:
+    def __init__(self, c: Any, version: str, resumption: bool) -> None:
         self.c = c
         self.version = version
+        self.resumption = resumption
 
 
 @functools.lru_cache(maxsize=1)
@@ -266,10 +314,24 @@ def load() -> _Lib:
             func.restype, func.argtypes = restype, argtypes
     except AttributeError as e:
         raise ImportError(f"this wolfSSL lacks a needed function: {e}") from e
+    resumption = True
+    for name, (restype, argtypes) in _RESUMPTION_SIGNATURES.items():
+        try:
+            func = getattr(c, name)
+        except AttributeError:
+            resumption = False
+            continue
+        func.restype, func.argtypes = restype, argtypes
     if c.wolfSSL_Init() != _SUCCESS:
         raise ImportError("wolfSSL_Init failed")
     version = (c.wolfSSL_lib_version() or b"?").decode("ascii", "replace")
-    return _Lib(c, version)
+    return _Lib(c, version, resumption)
+
+
+def resumption_supported() -> bool:
+    """Whether this wolfSSL has what client session resumption needs (session
+    functions and session tickets)."""
+    return load().resumption
 
 
 def library_version() -> str:
@@ -429,10 +491,11 @@ class Context:
             raise MemoryError("wolfSSL_CTX_new failed")
         self._handle = int(handle)
         self._keep: list[Any] = []
-        if not server_side:
-            # Offer only the psk_ke resumption mode (this binding never resumes): servers
-            # that follow it (rustls) then send no NewSessionTicket, whose 32-byte nonce
-            # this wolfSSL cannot parse (it allows 8 bytes and fails the connection).
+        if not server_side and not self._lib.resumption:
+            # Offer only the psk_ke resumption mode: servers that follow it (rustls) then
+            # send no NewSessionTicket, whose 32-byte nonce this wolfSSL cannot parse (it
+            # allows 8 bytes and fails the connection). With resumption, each session
+            # does it (wolfSSL_no_dhe_psk) unless it offers a ticket.
             c.wolfSSL_CTX_no_dhe_psk(self._handle)
         self._sessions: weakref.WeakValueDictionary[int, Session] | None = None
         self.verify_mode = _VERIFY_NONE
@@ -694,12 +757,65 @@ def _verify_reason(error: int, verify_result: int) -> str:
 class _Transport(MemoryTransport):
     """The memory buffers, and the slots where callbacks leave results for Python."""
 
-    __slots__ = ("verify_code", "verify_reason")
+    __slots__ = ("tickets", "verify_code", "verify_reason")
 
     def __init__(self) -> None:
         super().__init__()
         self.verify_reason: str | None = None
         self.verify_code: int | None = None
+        self.tickets = 0  # session tickets that arrived on this connection
+
+
+def _ticket_counter(t: _Transport) -> Any:
+    """A session-ticket callback that counts the tickets that arrive."""
+
+    def arrived(ssl: int | None, ticket: int | None, size: int, ctx: int | None) -> int:
+        t.tickets += 1
+        return 0
+
+    return _TICKET_FUNC(arrived)
+
+
+class SessionHandle:
+    """A client session to resume (a ``WOLFSSL_SESSION*`` this object owns).
+
+    A copy of the connection's session (``wolfSSL_SESSION_dup``), so it stays valid
+    after the connection is freed and does not change when more tickets arrive there;
+    freed with ``wolfSSL_SESSION_free`` when the object is collected. It holds the
+    session's secret: kept in memory only (it cannot be pickled; its repr shows nothing).
+    """
+
+    __slots__ = ("__weakref__", "_lib", "_pointer", "has_ticket")
+
+    def __init__(self, lib: _Lib, pointer: int) -> None:
+        self._lib = lib
+        self._pointer: int | None = pointer
+        #: Whether it holds a ticket (TLS 1.3), rather than a TLS 1.2 session ID.
+        self.has_ticket = bool(lib.c.wolfSSL_SESSION_has_ticket(pointer))
+
+    @property
+    def pointer(self) -> int:
+        """The ``WOLFSSL_SESSION*`` (ValueError once freed)."""
+        if self._pointer is None:
+            raise ValueError("session is freed")
+        return self._pointer
+
+    def _free(self) -> None:
+        pointer, self._pointer = self._pointer, None
+        if pointer is not None:
+            self._lib.c.wolfSSL_SESSION_free(pointer)
+
+    def __del__(self) -> None:
+        try:  # noqa: SIM105
+            self._free()
+        except Exception:
+            pass
+
+    def __reduce__(self) -> Any:
+        raise TypeError("wolfSSL sessions are kept in memory only and cannot be pickled")
+
+    def __repr__(self) -> str:
+        return "<wolfSSL SessionHandle>"
 
 
 def _has_ip_san(der: bytes, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -746,6 +862,13 @@ def _leaf_check(
     return _VERIFY_FUNC(verify)
 
 
+def _intact(fatal: BaseException | None) -> bool:
+    """Whether a session that failed with *fatal* (or did not) may still be resumed: only
+    a transport closed without close_notify leaves it so (RFC 4346 dropped the rule
+    against resuming such a session)."""
+    return fatal is None or isinstance(fatal, RaggedEOFError)
+
+
 class Session(MemoryIO):
     """One TLS connection, driven through memory buffers or attached to a socket.
 
@@ -768,6 +891,9 @@ class Session(MemoryIO):
         that cannot progress then raise :class:`WantRead` or :class:`WantWrite`, a failed
         ``recv``/``send`` raises its :class:`OSError`, and nothing is ever queued in
         :meth:`peek`.
+    :param resume: clients: a :class:`SessionHandle` (:meth:`resumption_state`) to offer
+        for resumption (``wolfSSL_set_session``); one wolfSSL refuses (expired) is not
+        offered.
     """
 
     _t: _Transport
@@ -785,11 +911,14 @@ class Session(MemoryIO):
         alpn_protocols: Sequence[bytes] = (),
         sni_callback: SNICallback | None = None,
         fd: int | None = None,
+        resume: SessionHandle | None = None,
     ) -> None:
         self._lib = load()
         c = self._lib.c
         self._handle: int | None = None
         self._fd = fd
+        #: With an offered session: how many certificates wolfSSL copied from it.
+        self._offered_chain: int | None = None
         self._context = context
         self._contexts = [context]  # every context the session was switched to
         self.server_side = context.server_side
@@ -857,6 +986,10 @@ class Session(MemoryIO):
             )
             self._keep.append(callback)
             c.wolfSSL_set_verify(h, context.verify_mode, ctypes.cast(callback, _vp))
+        if not self.server_side and self._lib.resumption:
+            self._setup_resumption(c, h, resume)
+        elif resume is not None:
+            raise ValueError("this wolfSSL session cannot resume a session")
         protos = [bytes(p) for p in alpn_protocols]
         if protos:
             if any(not p or b"," in p or b"\0" in p for p in protos):
@@ -865,6 +998,22 @@ class Session(MemoryIO):
             _check(
                 c.wolfSSL_UseALPN(h, joined, len(joined), _ALPN_CONTINUE_ON_MISMATCH), "set ALPN"
             )
+
+    def _setup_resumption(self, c: Any, h: int, resume: SessionHandle | None) -> None:
+        """Clients: offer *resume*, and count the tickets that arrive."""
+        ticket = False
+        if resume is not None and c.wolfSSL_set_session(h, resume.pointer) == _SUCCESS:
+            chain = c.wolfSSL_get_peer_chain(h)
+            self._offered_chain = max(int(c.wolfSSL_get_chain_count(chain)), 0) if chain else 0
+            ticket = resume.has_ticket
+        if not ticket:
+            # Offer only the psk_ke mode: servers that follow it (rustls) then send no
+            # NewSessionTicket, whose 32-byte nonce this wolfSSL cannot parse (it allows
+            # 8 bytes and fails the connection). A ticket is offered with psk_dhe_ke.
+            c.wolfSSL_no_dhe_psk(h)
+        counter = _ticket_counter(self._t)
+        self._keep.append(counter)
+        c.wolfSSL_set_SessionTicket_cb(h, counter, None)
 
     def _run_sni_callback(self) -> None:
         # Once per connection: after a HelloRetryRequest the second ClientHello runs the
@@ -1124,18 +1273,27 @@ class Session(MemoryIO):
         return ctypes.string_at(name.value, size.value)
 
     def peer_certificate_chain_der(self) -> list[bytes]:
-        """The chain the peer presented in this handshake (DER, leaf first)."""
+        """The chain the peer presented in this handshake (DER, leaf first).
+
+        After an offered session was declined, wolfSSL keeps that session's chain ahead
+        of the one this handshake brought: only the latter is returned (just the leaf
+        if it cannot be told apart). A resumed session's chain is the original one.
+        """
         if not self._done:
             return []
         c = self._lib.c
         chain = c.wolfSSL_get_peer_chain(self.handle)
-        if not chain:
-            return []
         certs = []
-        for i in range(max(c.wolfSSL_get_chain_count(chain), 0)):
+        for i in range(max(c.wolfSSL_get_chain_count(chain), 0) if chain else 0):
             der, size = c.wolfSSL_get_chain_cert(chain, i), c.wolfSSL_get_chain_length(chain, i)
             if der and size > 0:
                 certs.append(ctypes.string_at(der, size))
+        if self._offered_chain is not None and not self.session_reused():
+            fresh = certs[self._offered_chain :]
+            leaf = self.peer_certificate_der()
+            if not fresh or fresh[0] != leaf:
+                fresh = [leaf] if leaf is not None else []
+            certs = fresh
         return certs
 
     def peer_certificate_der(self) -> bytes | None:
@@ -1152,6 +1310,48 @@ class Session(MemoryIO):
             return ctypes.string_at(der, size.value) if der and size.value > 0 else None
         finally:
             c.wolfSSL_X509_free(x509)
+
+    # -- resumption ------------------------------------------------------------------
+
+    def session_reused(self) -> bool:
+        """Whether the handshake resumed a session (``wolfSSL_session_reused``)."""
+        h = self._handle
+        if not self._done or h is None or not self._lib.resumption:
+            return False
+        return bool(self._lib.c.wolfSSL_session_reused(h))
+
+    def resumption_state(self) -> tuple[SessionHandle, float] | None:
+        """Clients: a :class:`SessionHandle` that resumes this session, and its lifetime
+        (seconds); or None: before the handshake, after a fatal error (a transport that
+        closed without close_notify is none: TLS 1.1 and later may resume such a
+        session), after a declined offer, under TLS 1.3 until a ticket has arrived on
+        this connection, and for a TLS 1.2 session without an ID (see the module
+        docstring)."""
+        lib, h = self._lib, self._handle
+        if (
+            self.server_side
+            or not lib.resumption
+            or not self._done
+            or h is None
+            or not _intact(self._fatal)
+        ):
+            return None
+        if self._offered_chain is not None and not self.session_reused():
+            return None  # declined: the session holds the offered one's chain too
+        tls13 = self.version() == "TLSv1.3"
+        if tls13 and not self._t.tickets:
+            return None
+        c = lib.c
+        current = c.wolfSSL_SSL_get0_session(h)  # the connection's own: not to be freed
+        copy = c.wolfSSL_SESSION_dup(current) if current else None
+        if not copy:
+            return None
+        handle = SessionHandle(lib, int(copy))
+        if handle.has_ticket != tls13 or not c.wolfSSL_SESSION_is_resumable(copy):
+            handle._free()  # TLS 1.2 tickets are never asked for (module docstring)
+            return None
+        lifetime = int(c.wolfSSL_SESSION_get_timeout(copy))
+        return handle, float(lifetime) if lifetime > 0 else _DEFAULT_LIFETIME
 
     def close(self) -> None:
         """``wolfSSL_free``; idempotent. Sends nothing (see :meth:`close_notify`)."""

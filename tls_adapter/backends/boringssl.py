@@ -36,19 +36,30 @@ What utls cannot do, and how this backend deals with it:
   constraints: a chain whose CA constrains IP addresses is refused with
   ``X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE`` (51) whenever the leaf names an IP address,
   even one the constraint permits (fails closed).
+* Session resumption works with TLS 1.2 only. utls's ``SSLObject.session`` is
+  BoringSSL's ``SSL_get_session``: in TLS 1.3 that is the handshake's session, which
+  never gets the server's ticket (BoringSSL hands each ticket, in a new session, only to
+  the ``SSL_CTX_sess_set_new_cb`` callback, which utls does not expose), so offering it
+  makes a full handshake. :meth:`BoringSSLBuffer.session` is therefore ``None`` with
+  TLS 1.3. utls passes any session to BoringSSL, which does not check where it came
+  from; sessions are tagged with the native context that made them and refused
+  (``ValueError``) by any other, as the ``openssl`` backend refuses them.
 """
 
 from __future__ import annotations
 
 import re
 import ssl
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import utls
 from utls import _utls as _core
 
 from .._ciphers import CipherSuite
+from .._enums import TLSVersion
 from .._errors import CertificateValidationError, RaggedEOF, TLSError, WantReadError
+from .._session import TLSSession
 from .._system import OS_VERIFIER
 from .._verify_codes import VerifyCode, from_legacy
 from . import Capabilities, _make_backend
@@ -125,6 +136,7 @@ class _BoringSSLFlavour(_engine.Flavour):
     """utls: BoringSSL with an ``ssl``-module face."""
 
     name = "boringssl"
+    resumption = True
     client_auth = False
     extra_errors = (_core.CoreError,)
     load_errors = (ssl.SSLError, ValueError)
@@ -225,6 +237,16 @@ class _Records:
                 self._left = length
 
 
+class _Session(utls.SSLSession):
+    """A utls session that remembers the native context that made it (``made_by``)."""
+
+    __slots__ = ("made_by",)
+
+    def __init__(self, _handle: Any) -> None:  # as utls's from_der() calls it
+        super().__init__(_handle)
+        self.made_by: weakref.ref[Any] | None = None
+
+
 class BoringSSLBuffer(_engine.SSLModuleBuffer):
     """A TLS connection over memory buffers: a utls ``SSLObject`` and two ``ssl.MemoryBIO``.
 
@@ -234,6 +256,7 @@ class BoringSSLBuffer(_engine.SSLModuleBuffer):
 
     _received: _Records
     _sent: _Records
+    _native_ref: weakref.ref[Any]
 
     @classmethod
     def _create(
@@ -243,12 +266,33 @@ class BoringSSLBuffer(_engine.SSLModuleBuffer):
         server_side: bool,
         server_hostname: str | None,
         name: Any = None,
+        session: Any = None,
     ) -> _engine.SSLModuleBuffer:
-        self = super()._create(context, native, server_side, server_hostname, name)
+        if session is not None and not (
+            isinstance(session.handle, _Session)
+            and session.handle.made_by is not None
+            and session.handle.made_by() is native
+        ):
+            raise ValueError(
+                "this session was made by another boringssl client context (or "
+                "check_hostname setting): it can only be offered by the one that made it"
+            )
+        self = super()._create(context, native, server_side, server_hostname, name, session)
         assert isinstance(self, BoringSSLBuffer)
+        self._native_ref = weakref.ref(native)
         self._received = _Records()
         self._sent = _Records()
         return self
+
+    def session(self) -> TLSSession | None:
+        """The session to offer when connecting again: TLS 1.2 only (module docstring)."""
+        made = super().session()
+        if made is None or made.tls_version is not TLSVersion.TLSv1_2:
+            return None
+        tagged = _Session.from_der(made.handle.to_der())  # public API only, to tag it
+        assert isinstance(tagged, _Session)
+        tagged.made_by = self._native_ref
+        return TLSSession(made.backend, tagged, made.tls_version, _engine._DEFAULT_LIFETIME)
 
     def receive_from_network(self, data: Buffer) -> None:
         """Feed ciphertext from the network; ``b""`` signals transport EOF."""
@@ -341,6 +385,11 @@ def _capabilities() -> Capabilities:
             "cannot parse), fails the handshake with TLSError rather than "
             "CertificateValidationError: utls drops BoringSSL's reason, and there it "
             "cannot be told from a protocol failure (fails closed)",
+            "session resumption (client): TLS 1.2 only; with TLS 1.3 session() is None: "
+            "utls's session never receives the server's ticket (BoringSSL passes tickets "
+            "only to a new-session callback utls does not expose). A session is accepted "
+            "only by the client context and check_hostname setting that made it "
+            "(ValueError)",
         ),
     )
 

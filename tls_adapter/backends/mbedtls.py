@@ -108,6 +108,7 @@ from .._errors import (
     WantWriteError,
 )
 from .._policy import ChainPolicy
+from .._session import TLSSession, check_session
 from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore, pem_blocks
 from .._x509 import (
@@ -768,12 +769,17 @@ class MbedTLSClientContext(ClientContext):
         self._policy = ChainPolicy.for_context(configuration, "mbedtls", server_side=False)
 
     def wrap_buffers(
-        self, server_hostname: str | None, *, check_hostname: bool = True
+        self,
+        server_hostname: str | None,
+        *,
+        check_hostname: bool = True,
+        session: TLSSession | None = None,
     ) -> TLSWrappedBuffer:
         """A new in-memory client connection.
 
         IP literals are never sent as SNI; their SAN is checked by this backend.
         """
+        check_session(session, "mbedtls", False)
         name = ServerName(server_hostname, check_hostname)
         # Mbed TLS checks the certificate against the name it sends. Without a hostname
         # check, it is pointed at a name from the certificate once that arrives.
@@ -1370,6 +1376,9 @@ def _capabilities() -> Capabilities:
             "trust anchors Mbed TLS cannot parse (name constraints, an unknown critical "
             "extension) are skipped, which trusts less, never more; a trust store with no "
             "anchor it can parse raises ConfigurationError when the context is built",
+            "no session resumption: python-mbedtls 2.10.1 binds no session API (its "
+            "TLSSession class has no methods; mbedtls_ssl_get_session/set_session are not "
+            "wrapped), so wrap_socket(session=...) raises ConfigurationError",
         ),
     )
 

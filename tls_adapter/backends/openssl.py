@@ -35,6 +35,7 @@ from .._errors import (
     WantWriteError,
 )
 from .._policy import PeerCheck, SecurityLevelGaps
+from .._session import TLSSession
 from .._ssl_compat import STDLIB_CONTEXT
 from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore
@@ -80,6 +81,7 @@ class _OpenSSLFlavour(_engine.Flavour):
     """The standard library's :mod:`ssl`: the reference the other flavours differ from."""
 
     name = "openssl"
+    resumption = True
     tls_versions = tuple(
         v
         for v, flag in (
@@ -215,6 +217,7 @@ class OpenSSLSocket(TLSWrappedSocket):
         server_side: bool,
         server_hostname: str | None,
         name: ServerName | None = None,
+        session: TLSSession | None = None,
     ) -> OpenSSLSocket:
         self = object.__new__(cls)
         self._context = context
@@ -230,6 +233,7 @@ class OpenSSLSocket(TLSWrappedSocket):
                 server_hostname=server_hostname,
                 do_handshake_on_connect=False,
                 suppress_ragged_eofs=False,
+                session=None if session is None else session.handle,
             )
         except NotImplementedError:  # ssl's answer to a datagram socket
             raise ValueError("only SOCK_STREAM sockets can carry TLS") from None
@@ -261,6 +265,10 @@ class OpenSSLSocket(TLSWrappedSocket):
             except TLSError:
                 raise_parked(self)
                 raise
+        if self._unchecked and self._ssl.session_reused:
+            # Validated, under the same configuration and name, when the session was
+            # made (the integrations key their caches so); no chain is sent again.
+            self._unchecked = False
         if self._unchecked:
             check = self._context._policy
             assert check is not None
@@ -292,6 +300,16 @@ class OpenSSLSocket(TLSWrappedSocket):
         return self._flavour.peer_certificate(
             self._ssl, isinstance(self._context, OpenSSLServerContext)
         )
+
+    def session(self) -> TLSSession | None:
+        """The session to offer when connecting again (TLS 1.3: once the ticket came)."""
+        if self._unchecked or isinstance(self._context, OpenSSLServerContext):
+            return None
+        return _engine.session_of(self._flavour, self._ssl)
+
+    def session_reused(self) -> bool:
+        """Whether the handshake resumed the offered session."""
+        return bool(self._ssl.session_reused)
 
     def unwrap(self) -> socket.socket:
         """Exchange ``close_notify`` and return the plain socket."""

@@ -26,6 +26,14 @@ overlap the handshake proceeds without ALPN (RFC 7301 allows a server to ignore 
 extension; the ``openssl`` backend behaves the same) and ``negotiated_protocol()``
 returns ``None``.
 
+Session resumption (client side): :meth:`~PyOpenSSLBuffer.session` hands out a copy of
+OpenSSL's session, decoded from its DER encoding (the live one turns unresumable when
+its connection ends without ``close_notify``), and only once it can resume: with TLS
+1.3, once the server's ticket has arrived, after the handshake. A session is offered
+only to the client context, and the ``check_hostname`` setting, that made it
+(``ValueError`` otherwise), and never after the connection failed. A resumed handshake
+sends no certificate: the policy's two extra rules ran when the session was made.
+
 ``TrustStore.system()`` is the system CA bundle/directory on Linux and BSD. The OS
 verifiers of macOS and Windows are reachable only through the ``ssl`` module
 (``truststore``), so there this backend refuses ``TrustStore.system()``.
@@ -58,6 +66,7 @@ from .._ciphers import (
     openssl_name_table,
 )
 from .._config import TLSConfiguration
+from .._der import _OCTET_STRING, _integer, _whole
 from .._enums import NextProtocol, TLSVersion, protocol_bytes, protocol_from_bytes, version_rank
 from .._errors import (
     CertificateValidationError,
@@ -68,6 +77,7 @@ from .._errors import (
     WantWriteError,
 )
 from .._policy import SecurityLevelGaps
+from .._session import TLSSession, check_session
 from .._socket import DescriptorSocket
 from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore, pem_blocks
@@ -80,8 +90,11 @@ from ._compat import (
     incoming_bio_pending,
     legacy_tls13_setter,
     outgoing_bio_probe,
+    session_der,
+    session_from_der,
     set_context_verify_flags,
     set_servername_hook,
+    ssl_session_reused,
     verify_reason,
     verify_result,
 )
@@ -147,11 +160,16 @@ def _translate(owner: PyOpenSSLBuffer | None = None) -> Iterator[None]:
         # descriptor, a failing recv/send reports its errno (what ssl raises then).
         code = e.args[0] if e.args and isinstance(e.args[0], int) else -1
         if code > 0:
+            if owner is not None:
+                owner._failed = True
             raise OSError(code, os.strerror(code)) from e
+        # A truncation (many HTTP servers close so) leaves the session resumable: TLS
+        # 1.1 and later allow it, as the other backends do.
         raise RaggedEOF("the peer closed the connection without a TLS close_notify") from e
     except SSL.Error as e:
         text = _error_text(e)
         if owner is not None:
+            owner._failed = True  # OpenSSL drops the session after a fatal error
             reason = owner._verify_failure(text)
             if reason is not None:
                 code = verify_result(owner._conn)  # X509_V_ERR_*, 0 if none
@@ -375,11 +393,16 @@ class PyOpenSSLClientContext(ClientContext):
         self._gaps = _GAPS if configuration.validate_certificates else None
 
     def wrap_buffers(
-        self, server_hostname: str | None, *, check_hostname: bool = True
+        self,
+        server_hostname: str | None,
+        *,
+        check_hostname: bool = True,
+        session: TLSSession | None = None,
     ) -> TLSWrappedBuffer:
         """A new in-memory client connection over pyOpenSSL memory BIOs."""
         name = ServerName(server_hostname, check_hostname)
-        return PyOpenSSLBuffer._create(self, self._native, name)
+        offer = _to_offer(session, self._native, name)
+        return PyOpenSSLBuffer._create(self, self._native, name, offer=offer)
 
     def wrap_socket(
         self,
@@ -387,12 +410,78 @@ class PyOpenSSLClientContext(ClientContext):
         server_hostname: str | None,
         *,
         check_hostname: bool = True,
+        session: TLSSession | None = None,
     ) -> TLSWrappedSocket:
         """Wrap a connected socket: OpenSSL reads and writes its descriptor itself."""
         name = ServerName(server_hostname, check_hostname)
+        offer = _to_offer(session, self._native, name)
         return DescriptorSocket._attach(
-            socket, lambda sock: PyOpenSSLBuffer._create(self, self._native, name, sock)
+            socket, lambda sock: PyOpenSSLBuffer._create(self, self._native, name, sock, offer)
         )
+
+
+# -- sessions ---------------------------------------------------------------------------
+# OpenSSL's encoding of a session (ssl/ssl_asn1.c): a SEQUENCE of version, protocol
+# version, cipher, session id and master secret, then optional EXPLICIT fields, of
+# which these tell whether and how long it can resume.
+_TIMEOUT = 0xA2  # [2] INTEGER: seconds
+_LIFETIME_HINT = 0xA9  # [9] INTEGER: the server's ticket_lifetime_hint, seconds
+_TICKET = 0xAA  # [10] OCTET STRING
+#: When neither the session nor the server says how long it lasts (seconds).
+_DEFAULT_LIFETIME = 300.0
+#: Set on each session handed out: the ``check_hostname`` it was made under.
+_MADE_CHECKING = "_tls_adapter_check_hostname"
+
+
+def _lifetime_if_resumable(der: bytes, version: TLSVersion | None) -> float | None:
+    """How long the session encoded in *der* may be offered, or ``None`` if it cannot
+    resume: neither id nor ticket (OpenSSL's ``SSL_SESSION_is_resumable``) or, with TLS
+    1.3, no ticket yet. Anything unexpected in the encoding is ``None`` too."""
+    try:
+        fields = _whole(der, "SSL session").children("SSL session")
+        if len(fields) < 5:
+            return None
+        session_id = fields[3].expect(_OCTET_STRING, "session id").content
+        tagged = {field.tag: field.children("session field") for field in fields[5:]}
+        ticket = b""
+        if tagged.get(_TICKET):
+            ticket = tagged[_TICKET][0].expect(_OCTET_STRING, "ticket").content
+        limits = [
+            _integer(tagged[tag][0], "session lifetime")
+            for tag in (_TIMEOUT, _LIFETIME_HINT)
+            if tagged.get(tag)
+        ]
+    except ValueError:
+        return None
+    if not ticket and (version is TLSVersion.TLSv1_3 or not session_id):
+        return None
+    positive = [limit for limit in limits if limit > 0]
+    return float(min(positive)) if positive else _DEFAULT_LIFETIME
+
+
+def _to_offer(session: object, native: SSL.Context, name: ServerName) -> SSL.Session | None:
+    """The library session of *session* if this context may offer it for *name*.
+
+    :raises ValueError: the session was made by another client context or under
+        another ``check_hostname`` setting (as the ``openssl`` backend, whose contexts
+        differ then, refuses it).
+    """
+    offered = check_session(session, _NAME, True)
+    if offered is None:
+        return None
+    handle = offered.handle
+    if not isinstance(handle, SSL.Session) or handle._context is not native:
+        raise ValueError(
+            f"this session was made by another {_NAME} client context: a session can "
+            "only be offered by the context that made it"
+        )
+    if getattr(handle, _MADE_CHECKING, None) is not name.check:
+        raise ValueError(
+            "this session was made with check_hostname="
+            f"{getattr(handle, _MADE_CHECKING, None)}: it can only be offered with the "
+            "same setting"
+        )
+    return handle
 
 
 class PyOpenSSLServerContext(ServerContext):
@@ -480,6 +569,7 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
     _callback_error: BaseException | None
     _unchecked: bool
     _check_failure: CertificateValidationError | None
+    _failed: bool
 
     @classmethod
     def _create(
@@ -488,8 +578,10 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
         native: SSL.Context,
         name: ServerName | None,
         sock: _socket.socket | None = None,
+        offer: SSL.Session | None = None,
     ) -> PyOpenSSLBuffer:
-        """A connection over memory BIOs, or attached to *sock*'s descriptor."""
+        """A connection over memory BIOs, or attached to *sock*'s descriptor; a client
+        offers the session *offer* (checked by :func:`_to_offer`)."""
         self = object.__new__(cls)
         self._context = context
         self._name = name
@@ -498,6 +590,7 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
         self._callback_error = None
         self._unchecked = context._gaps is not None
         self._check_failure = None
+        self._failed = False
         conn = SSL.Connection(native, sock)
         if name is None:
             conn.set_accept_state()
@@ -507,6 +600,11 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
                 conn.set_tlsext_host_name(name.sni.encode("ascii"))
             if name.check and context.configuration.validate_certificates:
                 _expect_peer_name(conn, name)
+            if offer is not None:
+                # A copy per connection: OpenSSL marks the session a connection used
+                # unresumable when that connection ends without close_notify, and a
+                # TLS 1.2 session may be offered again.
+                conn.set_session(session_from_der(session_der(offer), offer))
         conn.set_app_data(weakref.ref(self))
         self._conn = conn
         if sock is None:
@@ -537,6 +635,10 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
         with _translate(self):
             self._conn.do_handshake()
         self._established = True
+        if self._unchecked and ssl_session_reused(self._conn):
+            # A resumed handshake sends no certificate. The session's chain passed
+            # these checks, under this context and name, when it was made.
+            self._unchecked = False
         if self._unchecked:
             self._check_gaps()
 
@@ -705,6 +807,28 @@ class PyOpenSSLBuffer(StagedBufferBase[PyOpenSSLClientContext | PyOpenSSLServerC
         """Decrypted bytes buffered inside OpenSSL."""
         return self._conn.pending()
 
+    def session(self) -> TLSSession | None:
+        """A copy of the session to offer when connecting again, once it can resume
+        (TLS 1.3: once the server's ticket has arrived); ``None`` on a server, before
+        the handshake was validated, and after the connection failed."""
+        if self._name is None or not self._established or self._unchecked or self._failed:
+            return None
+        live = self._conn.get_session()
+        if live is None:  # pragma: no cover - OpenSSL has one after any handshake
+            return None
+        version = self.negotiated_tls_version()
+        der = session_der(live)
+        lifetime = _lifetime_if_resumable(der, version)
+        if lifetime is None:
+            return None
+        copy = session_from_der(der, live)
+        setattr(copy, _MADE_CHECKING, self._name.check)
+        return TLSSession(_NAME, copy, version, lifetime)
+
+    def session_reused(self) -> bool:
+        """Whether the handshake resumed a session (on a server: the client's)."""
+        return self._established and ssl_session_reused(self._conn)
+
 
 def _expect_peer_name(conn: SSL.Connection, name: ServerName) -> None:
     """Make OpenSSL check the certificate against *name* during the handshake."""
@@ -727,6 +851,9 @@ def _capabilities() -> Capabilities:
         "sni_callback can switch the certificate chain, ALPN protocols and client "
         "authentication; TLS versions and ciphers keep their values",
         "TLS 1.0/1.1 are configurable but OpenSSL's default security level refuses them",
+        "session resumption (client): TLS 1.2 and 1.3 (a TLS 1.3 session exists once the "
+        "server's ticket has arrived, after the handshake); a session is accepted only by "
+        "the client context and check_hostname setting that made it (ValueError)",
     ]
     if not tls13_control:  # pragma: no cover - older pyOpenSSL
         notes.insert(0, "TLS 1.3 suites cannot be restricted: OpenSSL's defaults must be allowed")
@@ -743,6 +870,7 @@ def _capabilities() -> Capabilities:
         ),
         notes=tuple(notes),
         native_socket=True,
+        session_resumption=True,
     )
 
 

@@ -22,6 +22,11 @@ What rtls cannot do, and how this backend deals with it:
 * ``write()`` may take only part of the data (64 KiB); the short count is returned.
 * A key that does not match its certificate is found only when a connection is made,
   so the context makes one throwaway connection when it is built.
+* No session resumption: rtls exposes none, and it builds a rustls ``ClientConfig``
+  per connection, so rustls's own session store (keyed by server name alone) never
+  outlives a connection. Were rtls to share one config per context, rustls would
+  resume by itself, out of tls_adapter's sight: ``tests/backends/
+  test_resumption_bindings.py`` checks that a server never sees a resumed handshake.
 """
 
 from __future__ import annotations
@@ -295,6 +300,10 @@ def _capabilities() -> Capabilities:
         "has closed still looks alive to urllib3 and a body that ends at connection "
         "close never ends; its non-blocking send() and close() busy-loop and unwrap() "
         "returns a socket with TLS records still unread",
+        "no session resumption: rtls has no session API (wrap_bio takes no session, "
+        "SSLObject.session is always None) and builds a new rustls configuration, with "
+        "its own session store, for every connection, so connections never resume by "
+        "themselves either; wrap_socket(session=...) raises ConfigurationError",
     ]
     if not _FLAVOUR.clean_close:  # pragma: no cover - an rtls without the connection API
         notes.append(

@@ -47,6 +47,13 @@ How the configuration maps onto wolfSSL:
   the connection switches to (``wolfSSL_set_SSL_CTX``): certificate chain and key, trust
   anchors and client-certificate policy; versions, ciphers and ALPN keep the original
   configuration's values.
+* **Session resumption** (clients): a session is a copy of wolfSSL's
+  (:class:`~._wolfssl_ffi.SessionHandle`), offered with ``wolfSSL_set_session``: TLS 1.3
+  by ticket, TLS 1.2 by session ID only and only without TLS 1.3 in the range (see
+  :mod:`._wolfssl_ffi` for the wolfSSL 5.5.4 limits behind both). A resumed handshake
+  carries no certificate, so neither wolfSSL nor the validation policy checks one (the
+  session was validated when it was made); a declined offer is a full handshake,
+  validated in full, on the chain that handshake brought.
 
 Errors are translated at one boundary, :func:`_translate`.
 """
@@ -130,9 +137,9 @@ def default_ciphers(*, server_side: bool) -> list[int]:
 
 def _configure_protocols(
     context: _ffi.Context, config: TLSConfiguration, *, server_side: bool
-) -> None:
+) -> list[TLSVersion]:
     """Versions and cipher list: a configured list exactly as given (minus suites wolfSSL
-    lacks), else :func:`default_ciphers`."""
+    lacks), else :func:`default_ciphers`. Returns the versions the context can negotiate."""
     table = _ffi.cipher_suite_table()
     if config.ciphers:
         requested = [int(c) for c in config.ciphers]
@@ -152,6 +159,7 @@ def _configure_protocols(
     with _translate("use the configured TLS versions and ciphers"):
         context.set_versions(_VERSIONS[versions[0]], _VERSIONS[versions[-1]])
         context.set_cipher_list([s.name for s in known])
+    return versions
 
 
 def _check_alpn(config: TLSConfiguration) -> list[bytes]:
@@ -224,9 +232,17 @@ class WolfSSLBuffer(FFIBuffer):
 
 # -- contexts ---------------------------------------------------------------------------
 class WolfSSLClientContext(FFIClientContext):
-    """A client context: one ``WOLFSSL_CTX`` built here, shared by its connections."""
+    """A client context: one ``WOLFSSL_CTX`` built here, shared by its connections.
+
+    Connections can offer a session for resumption (when this wolfSSL has the session
+    functions): its handle is a :class:`~._wolfssl_ffi.SessionHandle`, given to
+    ``wolfSSL_set_session``. That pins the ClientHello to the session's TLS version, so a
+    TLS 1.2 session is offered only by a context that cannot negotiate TLS 1.3 (else a
+    server that now speaks TLS 1.3 would be held at TLS 1.2).
+    """
 
     _buffer_type = WolfSSLBuffer
+    _resumes = _ffi.resumption_supported()
 
     def __init__(self, configuration: TLSConfiguration) -> None:
         super().__init__(configuration)
@@ -236,7 +252,8 @@ class WolfSSLClientContext(FFIClientContext):
         self._alpn = _check_alpn(config)
         with _translate("create a wolfSSL context"):
             self._context = _ffi.Context(server_side=False)
-        _configure_protocols(self._context, config, server_side=False)
+        versions = _configure_protocols(self._context, config, server_side=False)
+        self._tls13 = TLSVersion.TLSv1_3 in versions
         if config.validate_certificates:
             store = config.trust_store if config.trust_store is not None else TrustStore.system()
             _load_trust(self._context, store)
@@ -244,10 +261,15 @@ class WolfSSLClientContext(FFIClientContext):
         if config.certificate_chain is not None:
             _load_chain(self._context, config.certificate_chain)
 
-    def _session(self, name: ServerName, fd: int | None = None) -> _ffi.Session:
+    def _session(
+        self, name: ServerName, fd: int | None = None, resume: object = None
+    ) -> _ffi.Session:
         """A ``WOLFSSL`` over memory buffers (or the descriptor *fd*), checking the name
-        *name* asks for."""
+        *name* asks for, offering the session *resume* if given."""
         check = name.check and self._configuration.validate_certificates
+        offer = resume if isinstance(resume, _ffi.SessionHandle) else None
+        if offer is not None and not offer.has_ticket and self._tls13:
+            offer = None  # a TLS 1.2 session would hold the connection at TLS 1.2
         return _ffi.Session(
             self._context,
             sni=name.sni,
@@ -255,6 +277,7 @@ class WolfSSLClientContext(FFIClientContext):
             check_ip=str(name.ip) if check and name.ip is not None else None,
             alpn_protocols=self._alpn,
             fd=fd,
+            resume=offer,
         )
 
 
@@ -304,6 +327,7 @@ def _capabilities() -> Capabilities:
         tuple(_VERSIONS),
         cipher_control="all",
         native_socket=True,
+        session_resumption=_ffi.resumption_supported(),
         system_trust=(
             "the system CA bundle/directory OpenSSL uses (or SSL_CERT_FILE/SSL_CERT_DIR "
             "when set), loaded once per context"
@@ -322,9 +346,23 @@ def _capabilities() -> Capabilities:
             "host names: wolfSSL's own check plus a stricter one in its verify callback "
             "(dNSName subjectAltName with OpenSSL's wildcard rules, never the subject CN; "
             "IP addresses only against iPAddress subjectAltNames)",
-            "TLS 1.3 client: offers only the psk_ke resumption mode, so rustls-style "
-            "servers send no session ticket; a server that sends one with a nonce over 8 "
-            "bytes anyway fails the connection at the first read (a wolfSSL 5.5.4 limit)",
+            "TLS 1.3 client: offers only the psk_ke resumption mode (psk_dhe_ke too when "
+            "it offers a session), so rustls-style servers send no session ticket; a "
+            "server that sends one with a nonce over 8 bytes anyway fails the connection "
+            "at the first read (a wolfSSL 5.5.4 limit)",
+            "session resumption (clients): session() is a copy of wolfSSL's session "
+            "(wolfSSL_SESSION_dup, freed when collected), offered with "
+            "wolfSSL_set_session; TLS 1.3 by ticket (available once a ticket has arrived "
+            "on the connection; using it once is the caller's job); TLS 1.2 by session "
+            "ID only, so servers that resume only by ticket (the stdlib ssl module) do "
+            "not resume (holding a TLS 1.2 ticket, wolfSSL 5.5.4 fails the handshake "
+            "when the server declines it), and only by a context without TLS 1.3 (an "
+            "offered session pins the ClientHello to its version); a resumed handshake "
+            "runs no certificate check (getpeercert() is the leaf kept from the original "
+            "handshake), a declined offer is a full, fully validated handshake that "
+            "yields no session; a TLS 1.3 session offered to a server that now "
+            "negotiates only TLS 1.2 (or sends tickets with nonces over 8 bytes) fails "
+            "the connection",
             "the private key is checked against the leaf by signing and verifying "
             "(wolfSSL_CTX_check_private_key passes mismatched ECDSA keys)",
             "each new thread's first two or three handshakes cost about four times a "
