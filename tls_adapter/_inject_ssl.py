@@ -33,6 +33,7 @@ certifi's bundle, aiohttp's default loads the default store (the configuration's
 
 from __future__ import annotations
 
+import functools
 import ssl
 import sys
 import threading
@@ -155,38 +156,50 @@ def _replace(obj: Any, name: str, value: Any) -> None:
     setattr(obj, name, value)
 
 
-def _requests_preloaded_context() -> tuple[Any, Any] | None:
-    """requests' module ``_preloaded_ssl_context`` rebuilt as requests builds it.
+def _requests_preloaded_context() -> Any:
+    """requests' ``_preloaded_ssl_context``, made anew as requests makes it.
 
-    requests 2.32+ makes it when ``requests.adapters`` is imported, with urllib3's
+    requests 2.32+ builds it when ``requests.adapters`` is imported, with urllib3's
     ``create_urllib3_context()`` and its CA bundle, and uses it for ``verify=True``.
-    Returns ``(module, new context)``, or ``None`` when requests is not imported or has
-    no such context.
     """
-    adapters = sys.modules.get("requests.adapters")
-    if adapters is None or getattr(adapters, "_preloaded_ssl_context", None) is None:
-        return None
     from requests import utils
     from urllib3.util.ssl_ import create_urllib3_context
 
     bundle: Callable[[str], str] = utils.extract_zipped_paths
     context = create_urllib3_context()
     context.load_verify_locations(bundle(utils.DEFAULT_CA_BUNDLE_PATH))
-    return adapters, context
+    return context
 
 
-def _aiohttp_default_contexts() -> tuple[Any, Any, Any] | None:
-    """aiohttp's module-level verified/unverified contexts, rebuilt by aiohttp itself.
-
-    ``aiohttp.connector`` makes ``_SSL_CONTEXT_VERIFIED``/``_SSL_CONTEXT_UNVERIFIED``
-    with its ``_make_ssl_context()`` when it is imported. Returns ``(module, verified,
-    unverified)``, or ``None`` when aiohttp is not imported or has neither.
-    """
-    connector = sys.modules.get("aiohttp.connector")
+def _aiohttp_context_maker(connector: Any) -> Callable[[bool], Any] | None:
+    """aiohttp's ``_make_ssl_context(verified)``, with which ``aiohttp.connector`` builds
+    its ``_SSL_CONTEXT_VERIFIED``/``_SSL_CONTEXT_UNVERIFIED`` when it is imported;
+    ``None`` for an aiohttp without them."""
     make: Callable[[bool], Any] | None = getattr(connector, "_make_ssl_context", None)
-    if connector is None or make is None or not hasattr(connector, "_SSL_CONTEXT_VERIFIED"):
-        return None
-    return connector, make(True), make(False)
+    return make if hasattr(connector, "_SSL_CONTEXT_VERIFIED") else None
+
+
+def _copies() -> list[tuple[Any, str, Callable[[], Any]]]:
+    """Every copy of ``ssl.SSLContext``, or of a context made from it, that a module
+    already imported keeps: ``(module, attribute, remake)``, where ``remake()`` makes
+    that value anew from ``ssl.SSLContext`` as it is now."""
+    copies: list[tuple[Any, str, Callable[[], Any]]] = []
+    for name in ("urllib3.util.ssl_", "urllib3.util"):
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, "SSLContext"):
+            copies.append((module, "SSLContext", lambda: ssl.SSLContext))
+    adapters = sys.modules.get("requests.adapters")
+    if getattr(adapters, "_preloaded_ssl_context", None) is not None:
+        copies.append((adapters, "_preloaded_ssl_context", _requests_preloaded_context))
+    connector = sys.modules.get("aiohttp.connector")
+    make = None if connector is None else _aiohttp_context_maker(connector)
+    if make is not None:
+        copies.append((connector, "_SSL_CONTEXT_VERIFIED", functools.partial(make, True)))
+        copies.append((connector, "_SSL_CONTEXT_UNVERIFIED", functools.partial(make, False)))
+    request = sys.modules.get("urllib.request")
+    if _opener_contexts(getattr(request, "_opener", None)):
+        copies.append((request, "_opener", lambda: None))  # urlopen() makes a new one
+    return copies
 
 
 def inject_into_ssl(
@@ -220,28 +233,8 @@ def inject_into_ssl(
     injected = _injected_class(chosen, configuration)
     with _lock:
         _replace(ssl, "SSLContext", injected)
-        _update_copies(injected)
-
-
-def _update_copies(cls: type) -> None:
-    """Make the copies urllib3, requests and aiohttp took at import agree with *cls*
-    (``ssl.SSLContext`` as it is now); a module not imported is left alone."""
-    for name in ("urllib3.util.ssl_", "urllib3.util"):
-        module = sys.modules.get(name)
-        if module is not None and hasattr(module, "SSLContext"):
-            _replace(module, "SSLContext", cls)
-    requests_context = _requests_preloaded_context()
-    if requests_context is not None:
-        _replace(requests_context[0], "_preloaded_ssl_context", requests_context[1])
-    aiohttp_contexts = _aiohttp_default_contexts()
-    if aiohttp_contexts is not None:
-        module, verified, unverified = aiohttp_contexts
-        _replace(module, "_SSL_CONTEXT_VERIFIED", verified)
-        _replace(module, "_SSL_CONTEXT_UNVERIFIED", unverified)
-    request = sys.modules.get("urllib.request")
-    opener = getattr(request, "_opener", None)
-    if opener is not None and _opener_contexts(opener):
-        _replace(request, "_opener", None)  # urlopen() makes a new one, on the injected class
+        for module, name, remake in _copies():
+            _replace(module, name, remake())
 
 
 def extract_from_ssl() -> None:
@@ -259,39 +252,6 @@ def extract_from_ssl() -> None:
                 setattr(obj, name, original)
         if _is_injected(ssl.SSLContext):  # pragma: no cover - only if _replaced was lost
             ssl.SSLContext = STDLIB_CONTEXT  # type: ignore[misc]
-        for module, name in _injected_copies():
-            setattr(module, name, _rebuilt(module, name))
-        _replaced.clear()
-
-
-def _injected_copies() -> list[tuple[Any, str]]:
-    """The (module, attribute) copies that still hold an injected class or context."""
-    sites = [
-        ("urllib3.util.ssl_", "SSLContext"),
-        ("urllib3.util", "SSLContext"),
-        ("requests.adapters", "_preloaded_ssl_context"),
-        ("aiohttp.connector", "_SSL_CONTEXT_VERIFIED"),
-        ("aiohttp.connector", "_SSL_CONTEXT_UNVERIFIED"),
-        ("urllib.request", "_opener"),
-    ]
-    found = []
-    for module_name, name in sites:
-        module = sys.modules.get(module_name)
-        if module is not None and _is_injected(getattr(module, name, None)):
-            found.append((module, name))
-    return found
-
-
-def _rebuilt(module: Any, name: str) -> Any:
-    """What *module*'s copy *name* would be had it been made without injection."""
-    if name == "SSLContext":
-        return ssl.SSLContext
-    if name == "_opener":
-        return None  # urlopen() makes a new one
-    if name == "_preloaded_ssl_context":
-        rebuilt = _requests_preloaded_context()
-        assert rebuilt is not None
-        return rebuilt[1]
-    contexts = _aiohttp_default_contexts()
-    assert contexts is not None
-    return contexts[1] if name == "_SSL_CONTEXT_VERIFIED" else contexts[2]
+        for module, name, remake in _copies():  # made while injected
+            if _is_injected(getattr(module, name, None)):
+                setattr(module, name, remake())

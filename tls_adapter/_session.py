@@ -37,10 +37,19 @@ from typing import Any, NoReturn
 from ._enums import TLSVersion
 from ._errors import ConfigurationError
 
-__all__ = ["MAX_SESSION_AGE", "SessionCache", "TLSSession", "check_session", "fresh_peer"]
+__all__ = [
+    "DEFAULT_SESSION_LIFETIME",
+    "MAX_SESSION_AGE",
+    "SessionCache",
+    "TLSSession",
+    "check_session",
+    "fresh_peer",
+]
 
 #: The longest a session is kept, whatever lifetime the server announced (seconds).
 MAX_SESSION_AGE = 3600.0
+#: How long a session is kept when neither the library nor the server says (seconds).
+DEFAULT_SESSION_LIFETIME = 300.0
 
 
 class TLSSession:

@@ -140,6 +140,20 @@ async def get_over_streams(
         await close_writer(writer)
 
 
+async def upgraded_streams(
+    port: int, context: ssl.SSLContext, server_hostname: str = "localhost"
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A plain loopback connection upgraded with ``StreamWriter.start_tls(context)``
+    (Python 3.11+); closed again if the upgrade fails."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        await writer.start_tls(context, server_hostname=server_hostname)  # type: ignore[attr-defined,unused-ignore]
+    except BaseException:
+        await close_writer(writer)
+        raise
+    return reader, writer
+
+
 async def close_writer(writer: asyncio.StreamWriter) -> None:
     """Close *writer* and wait (briefly) for it: the TLS shutdown is not under test."""
     writer.close()

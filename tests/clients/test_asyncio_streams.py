@@ -26,6 +26,7 @@ from .checks import (
     request_bytes,
     response_complete,
     run,
+    upgraded_streams,
 )
 from .servers import HypercornServer, Refusal
 
@@ -106,12 +107,7 @@ def test_stream_writer_start_tls(
     """A plain connection upgraded with ``StreamWriter.start_tls(ctx)`` (Python 3.11+)."""
 
     async def main() -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", hypercorn.port)
-        try:
-            await writer.start_tls(context, server_hostname="localhost")  # type: ignore[attr-defined,unused-ignore]
-        except BaseException:
-            await close_writer(writer)
-            raise
+        reader, writer = await upgraded_streams(hypercorn.port, context)
         assert_tls_by(writer.get_extra_info("ssl_object"), backend)
         _check_response(await get_over_streams(reader, writer, "localhost", "/upg"), "/upg")
 
@@ -171,11 +167,8 @@ def test_refuses_bad_certificate(
                 finally:
                     transport.close()
             else:
-                _, writer = await asyncio.open_connection("127.0.0.1", refusal.port)
-                try:
-                    await writer.start_tls(context, server_hostname=refusal.host)  # type: ignore[attr-defined,unused-ignore]
-                finally:
-                    await close_writer(writer)
+                _, writer = await upgraded_streams(refusal.port, context, refusal.host)
+                await close_writer(writer)
         assert "certificate verify failed" in str(info.value).lower()
         assert_refused(info.value)
 

@@ -35,6 +35,7 @@ from .checks import (
     get_over_streams,
     hypercorn_saw,
     run,
+    upgraded_streams,
 )
 from .servers import HypercornServer, Refusal
 
@@ -271,12 +272,7 @@ def test_explicit_context_while_injected(
     context.load_verify_locations(cafile=pki_files.ca)
 
     async def main() -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", hypercorn.port)
-        try:
-            await writer.start_tls(context, server_hostname="localhost")  # type: ignore[attr-defined,unused-ignore]
-        except BaseException:
-            await close_writer(writer)
-            raise
+        reader, writer = await upgraded_streams(hypercorn.port, context)
         assert_tls_by(writer.get_extra_info("ssl_object"), other)
         status, _, _ = await get_over_streams(reader, writer, "localhost", "/explicit")
         assert status == 200

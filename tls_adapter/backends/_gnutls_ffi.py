@@ -126,6 +126,7 @@ from ctypes.util import find_library
 from dataclasses import dataclass
 from typing import Any
 
+from .._session import DEFAULT_SESSION_LIFETIME
 from .._verify_codes import VerifyCode
 from .._x509 import has_matching_dns_name
 from ._ffi_buffer import MemoryIO, MemoryTransport, c_buffer, connection_error
@@ -196,9 +197,6 @@ PEER_CERTIFICATE_ERRORS = frozenset(
 
 _SERVER, _CLIENT, _NONBLOCK, _NO_SIGNAL = 1, 1 << 1, 1 << 3, 1 << 6  # gnutls_init flags
 _SFLAGS_SESSION_TICKET = 1 << 7  # gnutls_session_get_flags: a ticket has arrived
-#: How long resumption data is kept (seconds): GnuTLS does not say what lifetime the
-#: server gave its ticket (and refuses to offer an expired TLS 1.3 ticket itself).
-SESSION_LIFETIME = 300.0
 _CRD_CERTIFICATE = 1
 _FMT_DER, _FMT_PEM = 0, 1
 _PKCS_PLAIN = 1
@@ -1655,9 +1653,11 @@ class Session(MemoryIO):
             self._lib.free(datum.data)
 
     def resumption_state(self) -> tuple[bytes, float] | None:
-        """:meth:`resumption_data` and its lifetime (:data:`SESSION_LIFETIME`), or None."""
+        """:meth:`resumption_data` and its lifetime, or None. GnuTLS does not say what
+        lifetime the server gave its ticket (and refuses to offer an expired TLS 1.3
+        ticket itself): :data:`~tls_adapter._session.DEFAULT_SESSION_LIFETIME`."""
         data = self.resumption_data()
-        return None if data is None else (data, SESSION_LIFETIME)
+        return None if data is None else (data, DEFAULT_SESSION_LIFETIME)
 
     def close(self) -> None:
         """``gnutls_deinit``; idempotent. Sends nothing (see :meth:`close_notify`)."""

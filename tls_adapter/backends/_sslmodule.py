@@ -61,7 +61,7 @@ from .._errors import (
     WantWriteError,
 )
 from .._policy import ChainPolicy, PeerCheck
-from .._session import TLSSession, check_session
+from .._session import DEFAULT_SESSION_LIFETIME, TLSSession, check_session
 from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore
 from .._verify_codes import from_legacy
@@ -509,12 +509,8 @@ def session_of(flavour: Flavour, obj: Any) -> TLSSession | None:
     version = version_of(obj)
     if version is TLSVersion.TLSv1_3 and not getattr(handle, "has_ticket", False):
         return None
-    lifetime = float(getattr(handle, "timeout", 0) or _DEFAULT_LIFETIME)
+    lifetime = float(getattr(handle, "timeout", 0) or DEFAULT_SESSION_LIFETIME)
     return TLSSession(flavour.name, handle, version, lifetime)
-
-
-#: How long a session is kept when the library does not say (seconds).
-_DEFAULT_LIFETIME = 300.0
 
 
 class SSLModuleClientContext(ClientContext):

@@ -114,6 +114,7 @@ from ctypes.util import find_library
 from dataclasses import dataclass
 from typing import Any
 
+from .._session import DEFAULT_SESSION_LIFETIME
 from .._verify_codes import VerifyCode, from_legacy
 from .._x509 import decode_certificate, has_matching_dns_name
 from ._ffi_buffer import MemoryIO, MemoryTransport, c_buffer, connection_error
@@ -187,8 +188,6 @@ _SNI_FATAL = 2  # fatal_return: send the alert in *ad and fail the handshake
 _A_HANDSHAKE_FAILURE = 40
 #: CallbackSessionTicket: (ssl, ticket, size, ctx), called as each ticket arrives.
 _TICKET_FUNC = ctypes.CFUNCTYPE(_int, _vp, _vp, _int, _vp)
-#: How long a session is kept when wolfSSL reports no timeout (seconds).
-_DEFAULT_LIFETIME = 300.0
 
 _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {  # name: (restype, argtypes)
     "wolfSSL_Init": (_int, []),
@@ -1351,7 +1350,7 @@ class Session(MemoryIO):
             handle._free()  # TLS 1.2 tickets are never asked for (module docstring)
             return None
         lifetime = int(c.wolfSSL_SESSION_get_timeout(copy))
-        return handle, float(lifetime) if lifetime > 0 else _DEFAULT_LIFETIME
+        return handle, float(lifetime) if lifetime > 0 else DEFAULT_SESSION_LIFETIME
 
     def close(self) -> None:
         """``wolfSSL_free``; idempotent. Sends nothing (see :meth:`close_notify`)."""

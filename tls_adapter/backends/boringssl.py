@@ -59,7 +59,7 @@ from utls import _utls as _core
 from .._ciphers import CipherSuite
 from .._enums import TLSVersion
 from .._errors import CertificateValidationError, RaggedEOF, TLSError, WantReadError
-from .._session import TLSSession
+from .._session import DEFAULT_SESSION_LIFETIME, TLSSession
 from .._system import OS_VERIFIER
 from .._verify_codes import VerifyCode, from_legacy
 from . import Capabilities, _make_backend
@@ -292,7 +292,7 @@ class BoringSSLBuffer(_engine.SSLModuleBuffer):
         tagged = _Session.from_der(made.handle.to_der())  # public API only, to tag it
         assert isinstance(tagged, _Session)
         tagged.made_by = self._native_ref
-        return TLSSession(made.backend, tagged, made.tls_version, _engine._DEFAULT_LIFETIME)
+        return TLSSession(made.backend, tagged, made.tls_version, DEFAULT_SESSION_LIFETIME)
 
     def receive_from_network(self, data: Buffer) -> None:
         """Feed ciphertext from the network; ``b""`` signals transport EOF."""

@@ -77,7 +77,7 @@ from .._errors import (
     WantWriteError,
 )
 from .._policy import SecurityLevelGaps
-from .._session import TLSSession, check_session
+from .._session import DEFAULT_SESSION_LIFETIME, TLSSession, check_session
 from .._socket import DescriptorSocket
 from .._system import OS_VERIFIER, find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore, pem_blocks
@@ -427,8 +427,6 @@ class PyOpenSSLClientContext(ClientContext):
 _TIMEOUT = 0xA2  # [2] INTEGER: seconds
 _LIFETIME_HINT = 0xA9  # [9] INTEGER: the server's ticket_lifetime_hint, seconds
 _TICKET = 0xAA  # [10] OCTET STRING
-#: When neither the session nor the server says how long it lasts (seconds).
-_DEFAULT_LIFETIME = 300.0
 #: Set on each session handed out: the ``check_hostname`` it was made under.
 _MADE_CHECKING = "_tls_adapter_check_hostname"
 
@@ -456,7 +454,7 @@ def _lifetime_if_resumable(der: bytes, version: TLSVersion | None) -> float | No
     if not ticket and (version is TLSVersion.TLSv1_3 or not session_id):
         return None
     positive = [limit for limit in limits if limit > 0]
-    return float(min(positive)) if positive else _DEFAULT_LIFETIME
+    return float(min(positive)) if positive else DEFAULT_SESSION_LIFETIME
 
 
 def _to_offer(session: object, native: SSL.Context, name: ServerName) -> SSL.Session | None:
