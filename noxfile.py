@@ -437,8 +437,9 @@ def fuzz(session: nox.Session) -> None:
     """Hypothesis fuzzing of the parsers of untrusted bytes (tests/fuzz/), time-boxed.
 
     The DER certificate reader behind ``getpeercert()``, the certificate, key and trust
-    store loaders, and the urllib3 shim's cipher-string/option/cadata translations. Each
-    of the 14 targets runs ``$TLS_ADAPTER_FUZZ_SECONDS`` seconds (default 8: under two
+    store loaders, the urllib3 shim's cipher-string/option/cadata translations, and the
+    NSS binding's ClientHello reader (alone and through an NSS server). Each
+    of the 16 targets runs ``$TLS_ADAPTER_FUZZ_SECONDS`` seconds (default 8: under three
     minutes in all, for CI); ``-- --seconds 600`` runs each for ten minutes. Other
     arguments go to pytest, e.g. ``-- --seconds 300 -k x509``. Hypothesis's example
     database (failures are replayed first on the next run) is ``.nox/fuzz-hypothesis``.

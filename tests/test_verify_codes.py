@@ -86,6 +86,12 @@ ALLOWED: dict[tuple[str, str], set[int | None]] = {
         VerifyCode.UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
         VerifyCode.PATH_LENGTH_EXCEEDED,
     },
+    # NSS's libpkix builds no path through an issuer whose pathLenConstraint is exceeded,
+    # and reports that no issuer was found (SEC_ERROR_UNKNOWN_ISSUER).
+    ("nss", "path_len_exceeded"): {
+        VerifyCode.UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+        VerifyCode.PATH_LENGTH_EXCEEDED,
+    },
 }
 
 

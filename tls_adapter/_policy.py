@@ -47,6 +47,7 @@ import datetime
 import functools
 import os
 import threading
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -273,14 +274,20 @@ class ChainPolicy:
         """The anchors as a ``cryptography`` store, read once (call with the lock held)."""
         if self._anchors is None:
             from cryptography import x509
+            from cryptography.utils import CryptographyDeprecationWarning
             from cryptography.x509.verification import Store
 
             anchors = []
-            for der in self._der:
-                try:
-                    anchors.append(x509.load_der_x509_certificate(der))
-                except ValueError:  # a block no verifier could use anchors nothing
-                    continue
+            with warnings.catch_warnings():
+                # Stores such as certifi's hold old roots with a negative serial, which
+                # cryptography warns about; they are the store's business, not the
+                # connection's (and they are not used unless a peer chains to them).
+                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                for der in self._der:
+                    try:
+                        anchors.append(x509.load_der_x509_certificate(der))
+                    except ValueError:  # a block no verifier could use anchors nothing
+                        continue
             if not anchors:
                 raise CertificateValidationError(
                     f"the trust store {self._trust_store!r} holds no usable certificate"
@@ -375,11 +382,26 @@ class ChainPolicy:
         if isinstance(exc, CertificateValidationError):
             return exc
         if isinstance(exc, VerificationError):
+            if self._self_signed(certs):
+                # Said as OpenSSL says it: the verifier's own complaint about such a
+                # certificate (a CA used as a leaf, say) hides the real trouble.
+                return CertificateValidationError(
+                    f"validation policy: self-signed certificate ({_message(str(exc))})",
+                    verify_code=VerifyCode.DEPTH_ZERO_SELF_SIGNED_CERT,
+                )
             code = _verify_code(str(exc), certs, name)
-            return CertificateValidationError(_reason(str(exc)), verify_code=code)
+            return CertificateValidationError(_reason(str(exc), code), verify_code=code)
         if isinstance(exc, (ValueError, TypeError)):
             return CertificateValidationError(f"the peer's certificate is unusable: {exc}")
         raise exc
+
+    def _self_signed(self, certs: Sequence[Any]) -> bool:
+        """Whether the peer presented one self-issued certificate that is no anchor."""
+        if len(certs) != 1 or certs[0].issuer != certs[0].subject:
+            return False
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        return certs[0].public_bytes(Encoding.DER) not in self._der
 
     def __repr__(self) -> str:
         return f"<ChainPolicy {self._trust_store!r} ({self._backend})>"
@@ -413,6 +435,9 @@ _VERIFIER_CODES: tuple[tuple[str, int | None], ...] = (
     ("unsupported name constraint", VerifyCode.UNSUPPORTED_CONSTRAINT_TYPE),
     ("invalid extension", VerifyCode.INVALID_EXTENSION),
     ("candidates exhausted with no interior errors", VerifyCode.UNABLE_TO_GET_ISSUER_CERT_LOCALLY),
+    # No anchor within the depth limit (a presented self-signed root that is no anchor
+    # loops until then): OpenSSL's "certificate chain too long", unknown_ca's alert.
+    ("chain construction exceeds max depth", VerifyCode.CERT_CHAIN_TOO_LONG),
 )
 
 
@@ -445,12 +470,44 @@ def _date_failure(certs: Sequence[Any]) -> int:
     return VerifyCode.CERT_HAS_EXPIRED
 
 
-def _reason(message: str) -> str:
+#: OpenSSL's words for the codes the policy reports (``X509_verify_cert_error_string``),
+#: added to the verifier's own, which name the rule rather than the failure.
+_CODE_WORDS: dict[int, str] = {
+    VerifyCode.CERT_HAS_EXPIRED: "certificate has expired",
+    VerifyCode.CERT_NOT_YET_VALID: "certificate is not yet valid",
+    VerifyCode.HOSTNAME_MISMATCH: "hostname mismatch",
+    VerifyCode.IP_ADDRESS_MISMATCH: "IP address mismatch",
+    VerifyCode.UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "unable to get local issuer certificate",
+    VerifyCode.CERT_CHAIN_TOO_LONG: "certificate chain too long",
+    VerifyCode.INVALID_PURPOSE: "unsupported certificate purpose",
+    VerifyCode.INVALID_NON_CA: "invalid non-CA certificate (has CA markings)",
+    VerifyCode.INVALID_CA: "invalid CA certificate",
+    VerifyCode.PATH_LENGTH_EXCEEDED: "path length constraint exceeded",
+    VerifyCode.KU_KEY_CERT_SIGN_INVALID_FOR_NON_CA: "key usage keyCertSign invalid for non-CA cert",
+    VerifyCode.KEYUSAGE_NO_CERTSIGN: "key usage does not include certificate signing",
+    VerifyCode.EE_KEY_TOO_SMALL: "EE certificate key too weak",
+    VerifyCode.CA_KEY_TOO_SMALL: "CA certificate key too weak",
+    VerifyCode.CA_MD_TOO_WEAK: "CA signature digest algorithm too weak",
+    VerifyCode.UNHANDLED_CRITICAL_EXTENSION: "unhandled critical extension",
+    VerifyCode.PERMITTED_VIOLATION: "permitted subtree violation",
+    VerifyCode.EXCLUDED_VIOLATION: "excluded subtree violation",
+    VerifyCode.UNSUPPORTED_CONSTRAINT_TYPE: "unsupported name constraint type",
+    VerifyCode.INVALID_EXTENSION: "invalid or inconsistent certificate extension",
+}
+
+
+def _message(message: str) -> str:
     """The verifier's message, without its prefixes and the certificate's repr."""
     for noise in ("validation failed: ", "Python extension validator failed: ", "ValueError: "):
         message = message.replace(noise, "")
-    message = message.split(" (encountered processing <Certificate(", 1)[0]
-    return f"validation policy: {message}"
+    return message.split(" (encountered processing <Certificate(", 1)[0]
+
+
+def _reason(message: str, code: int | None = None) -> str:
+    """The verifier's message (:func:`_message`) and OpenSSL's words for *code*."""
+    message = _message(message)
+    words = _CODE_WORDS.get(code) if code is not None else None
+    return f"validation policy: {message}" + (f" ({words})" if words else "")
 
 
 def _now() -> datetime.datetime:

@@ -172,16 +172,14 @@ _KNOWN: dict[str, tuple[str, str]] = {
         "wolfssl",
         "install the system wolfSSL library (Debian/Ubuntu: apt-get install libwolfssl35)",
     ),
-    "nss": ("nss", "install the system NSS library"),
-}
-# Backends evaluated but not written yet: why (see docs/other_backends.md).
-_NOT_WRITTEN: dict[str, str] = {
     "nss": (
-        "no NSS backend in this release: driving NSS from memory needs a custom NSPR I/O "
-        "layer, and NSS keeps certificates and keys in process-wide state that conflicts "
-        "with independent contexts"
+        "nss",
+        "install the system NSS library (Debian/Ubuntu: apt-get install libnss3) and "
+        "pip install 'tls_adapter[nss]'",
     ),
 }
+# Backends evaluated but not written yet: why (see docs/other_backends.md).
+_NOT_WRITTEN: dict[str, str] = {}
 _lock = threading.Lock()
 _loaded: dict[str, Backend] = {}
 _failed: dict[str, str] = {}

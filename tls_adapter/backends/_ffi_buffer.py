@@ -33,7 +33,9 @@ see it. Everything else (the validation policy before any application data, erro
 Neither library enforces the whole validation policy, so a context that validates its
 peer carries a :class:`~tls_adapter._policy.ChainPolicy` (``_policy``) and the buffer
 runs it on the chain the peer presented (``peer_certificate_chain_der()``) as soon as
-the library reports the handshake complete. Until that check has passed, ``read``
+the library reports the handshake complete (a binding whose library has a certificate
+hook may run it there instead, before the library's own verifier, and say so with a
+true ``policy_checked``). Until that check has passed, ``read``
 and ``write`` first finish the handshake (the sessions finish it implicitly too), so
 no application data moves on a connection the policy has not approved; after a
 failure every call raises the same :class:`~tls_adapter.CertificateValidationError`.
@@ -75,7 +77,7 @@ import ctypes
 import errno
 import os
 import socket as _socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol
 
 from .._api import ClientContext, ServerContext, ServerName, TLSWrappedBuffer
@@ -162,7 +164,31 @@ __all__ = [
     "MemoryTransport",
     "c_buffer",
     "connection_error",
+    "versions_in_range",
 ]
+
+
+def versions_in_range(
+    config: TLSConfiguration, backend: str, supported: Iterable[TLSVersion]
+) -> list[TLSVersion]:
+    """The *supported* versions (lowest first) within the configured range.
+
+    :raises ConfigurationError: none is, naming the backend and what it supports.
+    """
+    low, high = (
+        version_rank(config.lowest_supported_version),
+        version_rank(config.highest_supported_version),
+    )
+    known = sorted(supported, key=version_rank)
+    versions = [v for v in known if low <= version_rank(v) <= high]
+    if not versions:
+        names = " and ".join(v.name[4:].replace("_", ".") for v in known)
+        raise ConfigurationError(
+            f"the {backend} backend supports only TLS {names}, not "
+            f"{config.lowest_supported_version.name}..{config.highest_supported_version.name} "
+            "(lowest_supported_version/highest_supported_version)"
+        )
+    return versions
 
 
 def c_buffer(view: memoryview) -> Any:
@@ -528,6 +554,10 @@ class FFIBuffer(BufferBase[ClientContext | ServerContext]):
             # A resumed handshake sends no certificate: the session was validated, under
             # the same configuration and name, when it was made (the integrations key
             # their caches so). A declined offer is a full handshake, checked below.
+            self._policy = None
+        elif policy is not None and getattr(self._session, "policy_checked", False):
+            # The binding ran this same policy inside the handshake, from its library's
+            # certificate hook, before the library's own verifier (NSS).
             self._policy = None
         elif policy is not None:
             try:

@@ -65,13 +65,19 @@ import contextlib
 from .._api import ServerName
 from .._ciphers import DEFAULT_CIPHER_LIST
 from .._config import TLSConfiguration
-from .._enums import TLSVersion, protocol_bytes, version_rank
+from .._enums import TLSVersion, protocol_bytes
 from .._errors import ConfigurationError
 from .._system import find_system_ca
 from .._trust import Certificate, PrivateKey, TrustStore
 from . import Capabilities, _capability_row, _make_backend
 from . import _wolfssl_ffi as _ffi
-from ._ffi_buffer import FFIBuffer, FFIClientContext, FFIErrors, FFIServerContext
+from ._ffi_buffer import (
+    FFIBuffer,
+    FFIClientContext,
+    FFIErrors,
+    FFIServerContext,
+    versions_in_range,
+)
 from ._server import SNIDispatch, check_server_configuration, key_error, key_password
 
 __all__ = [
@@ -106,18 +112,7 @@ _translate = _ERRORS.translate
 # -- building ---------------------------------------------------------------------------
 def _version_range(config: TLSConfiguration) -> list[TLSVersion]:
     """The configured versions this backend can speak, lowest first."""
-    low, high = (
-        version_rank(config.lowest_supported_version),
-        version_rank(config.highest_supported_version),
-    )
-    versions = [v for v in _VERSIONS if low <= version_rank(v) <= high]
-    if not versions:
-        raise ConfigurationError(
-            f"the {_NAME} backend supports only TLS 1.2 and 1.3, not "
-            f"{config.lowest_supported_version.name}..{config.highest_supported_version.name} "
-            "(lowest_supported_version/highest_supported_version)"
-        )
-    return versions
+    return versions_in_range(config, _NAME, _VERSIONS)
 
 
 def default_ciphers(*, server_side: bool) -> list[int]:
