@@ -4,7 +4,7 @@ over memory.
 Theory of operation
 ===================
 
-Importing this module does nothing. :func:`load` opens the four libraries, declares
+Importing this module does nothing. :func:`load` opens the three libraries, declares
 the ``argtypes``/``restype`` of every function used here and initialises NSS once per
 process with ``NSS_InitContext`` and no database at all (no certificate or key
 database, no module database, no built-in roots: ``NSS_INIT_NOCERTDB``,
@@ -468,13 +468,12 @@ class RaggedEOFError(NSSError):
 
 # -- the library -------------------------------------------------------------------------
 class _Lib:
-    """The loaded libraries: ``ssl`` (libssl3), ``nss`` (libnss3), ``util``
-    (libnssutil3), ``nspr`` (libnspr4); and the process-wide objects built once."""
+    """The loaded libraries: ``ssl`` (libssl3), ``nss`` (libnss3), ``nspr`` (libnspr4);
+    and the process-wide objects built once."""
 
     def __init__(self) -> None:
         # use_errno: a connection attached to a socket reports why the socket failed.
         self.nspr = ctypes.CDLL("libnspr4.so", use_errno=True)
-        self.util = ctypes.CDLL("libnssutil3.so")
         self.nss = ctypes.CDLL("libnss3.so")
         self.ssl = ctypes.CDLL("libssl3.so", use_errno=True)
         self.identity = 0
