@@ -55,14 +55,20 @@ from ._der import _oid
 from ._errors import CertificateValidationError, ConfigurationError
 from ._system import find_system_ca
 from ._trust import TrustStore, pem_blocks
-from ._verify_codes import VerifyCode
+from ._verify_codes import VerifyCode, describe
 from ._x509 import _tbs_fields, dns_name_matches, is_ca_certificate
 
 if TYPE_CHECKING:
     from ._api import ServerName
     from ._config import TLSConfiguration
 
-__all__ = ["ChainPolicy", "PeerCheck", "SecurityLevelGaps", "require_policy_support"]
+__all__ = [
+    "ChainPolicy",
+    "PeerCheck",
+    "SecurityLevelGaps",
+    "date_failure",
+    "require_policy_support",
+]
 
 #: The policy's limit on intermediates between the leaf and the anchor.
 MAX_INTERMEDIATES = 8
@@ -252,6 +258,17 @@ class ChainPolicy:
         self._anchors: Any = None
         self._builders: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    @property
+    def trust_store(self) -> TrustStore:
+        """The trust store whose anchors this policy chains to."""
+        return self._trust_store
+
+    @property
+    def anchor_der(self) -> list[bytes]:
+        """The anchors' certificates (DER, without duplicates), as read when the policy
+        was built: for a backend that hands its library the same anchors."""
+        return list(self._der)
 
     def _policy_builder(self, mode: str) -> Any:
         builder = self._builders.get(mode)
@@ -453,12 +470,12 @@ def _verify_code(message: str, certs: Sequence[Any], name: ServerName | None) ->
         if code == VerifyCode.HOSTNAME_MISMATCH and name is not None and name.ip is not None:
             return VerifyCode.IP_ADDRESS_MISMATCH
         if code is None:  # the verifier does not say which certificate, nor which date
-            return _date_failure(certs)
+            return date_failure(certs)
         return code
     return None
 
 
-def _date_failure(certs: Sequence[Any]) -> int:
+def date_failure(certs: Sequence[Any]) -> int:
     """Expired or not yet valid: the first presented certificate outside its dates says
     which (an anchor's dates, not presented, count as expiry)."""
     now = _now()
@@ -468,32 +485,6 @@ def _date_failure(certs: Sequence[Any]) -> int:
         if now < cert.not_valid_before_utc:
             return VerifyCode.CERT_NOT_YET_VALID
     return VerifyCode.CERT_HAS_EXPIRED
-
-
-#: OpenSSL's words for the codes the policy reports (``X509_verify_cert_error_string``),
-#: added to the verifier's own, which name the rule rather than the failure.
-_CODE_WORDS: dict[int, str] = {
-    VerifyCode.CERT_HAS_EXPIRED: "certificate has expired",
-    VerifyCode.CERT_NOT_YET_VALID: "certificate is not yet valid",
-    VerifyCode.HOSTNAME_MISMATCH: "hostname mismatch",
-    VerifyCode.IP_ADDRESS_MISMATCH: "IP address mismatch",
-    VerifyCode.UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "unable to get local issuer certificate",
-    VerifyCode.CERT_CHAIN_TOO_LONG: "certificate chain too long",
-    VerifyCode.INVALID_PURPOSE: "unsupported certificate purpose",
-    VerifyCode.INVALID_NON_CA: "invalid non-CA certificate (has CA markings)",
-    VerifyCode.INVALID_CA: "invalid CA certificate",
-    VerifyCode.PATH_LENGTH_EXCEEDED: "path length constraint exceeded",
-    VerifyCode.KU_KEY_CERT_SIGN_INVALID_FOR_NON_CA: "key usage keyCertSign invalid for non-CA cert",
-    VerifyCode.KEYUSAGE_NO_CERTSIGN: "key usage does not include certificate signing",
-    VerifyCode.EE_KEY_TOO_SMALL: "EE certificate key too weak",
-    VerifyCode.CA_KEY_TOO_SMALL: "CA certificate key too weak",
-    VerifyCode.CA_MD_TOO_WEAK: "CA signature digest algorithm too weak",
-    VerifyCode.UNHANDLED_CRITICAL_EXTENSION: "unhandled critical extension",
-    VerifyCode.PERMITTED_VIOLATION: "permitted subtree violation",
-    VerifyCode.EXCLUDED_VIOLATION: "excluded subtree violation",
-    VerifyCode.UNSUPPORTED_CONSTRAINT_TYPE: "unsupported name constraint type",
-    VerifyCode.INVALID_EXTENSION: "invalid or inconsistent certificate extension",
-}
 
 
 def _message(message: str) -> str:
@@ -506,7 +497,7 @@ def _message(message: str) -> str:
 def _reason(message: str, code: int | None = None) -> str:
     """The verifier's message (:func:`_message`) and OpenSSL's words for *code*."""
     message = _message(message)
-    words = _CODE_WORDS.get(code) if code is not None else None
+    words = describe(code)
     return f"validation policy: {message}" + (f" ({words})" if words else "")
 
 

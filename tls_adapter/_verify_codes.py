@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["VerifyCode", "from_legacy"]
+__all__ = ["VerifyCode", "describe", "from_legacy"]
 
 
 class VerifyCode(enum.IntEnum):
@@ -60,6 +60,52 @@ class VerifyCode(enum.IntEnum):
     STORE_LOOKUP = 70
     INVALID_CA = 79
     KU_KEY_CERT_SIGN_INVALID_FOR_NON_CA = 82
+
+
+#: OpenSSL 3.0's words for each code (``X509_verify_cert_error_string``), for backends
+#: whose library says what failed by a number or in words of its own.
+_TEXT: dict[int, str] = {
+    VerifyCode.UNSPECIFIED: "unspecified certificate verification error",
+    VerifyCode.UNABLE_TO_GET_ISSUER_CERT: "unable to get issuer certificate",
+    VerifyCode.CERT_SIGNATURE_FAILURE: "certificate signature failure",
+    VerifyCode.CERT_NOT_YET_VALID: "certificate is not yet valid",
+    VerifyCode.CERT_HAS_EXPIRED: "certificate has expired",
+    VerifyCode.DEPTH_ZERO_SELF_SIGNED_CERT: "self-signed certificate",
+    VerifyCode.SELF_SIGNED_CERT_IN_CHAIN: "self-signed certificate in certificate chain",
+    VerifyCode.UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "unable to get local issuer certificate",
+    VerifyCode.UNABLE_TO_VERIFY_LEAF_SIGNATURE: "unable to verify the first certificate",
+    VerifyCode.CERT_CHAIN_TOO_LONG: "certificate chain too long",
+    VerifyCode.CERT_REVOKED: "certificate revoked",
+    VerifyCode.NO_ISSUER_PUBLIC_KEY: "issuer certificate doesn't have a public key",
+    VerifyCode.PATH_LENGTH_EXCEEDED: "path length constraint exceeded",
+    VerifyCode.INVALID_PURPOSE: "unsuitable certificate purpose",
+    VerifyCode.CERT_UNTRUSTED: "certificate not trusted",
+    VerifyCode.CERT_REJECTED: "certificate rejected",
+    VerifyCode.KEYUSAGE_NO_CERTSIGN: "key usage does not include certificate signing",
+    VerifyCode.UNHANDLED_CRITICAL_EXTENSION: "unhandled critical extension",
+    VerifyCode.INVALID_NON_CA: "invalid non-CA certificate (has CA markings)",
+    VerifyCode.KEYUSAGE_NO_DIGITAL_SIGNATURE: "key usage does not include digital signature",
+    VerifyCode.INVALID_EXTENSION: "invalid or inconsistent certificate extension",
+    VerifyCode.PERMITTED_VIOLATION: "permitted subtree violation",
+    VerifyCode.EXCLUDED_VIOLATION: "excluded subtree violation",
+    VerifyCode.UNSUPPORTED_CONSTRAINT_TYPE: "unsupported name constraint type",
+    VerifyCode.UNSUPPORTED_CONSTRAINT_SYNTAX: "unsupported or invalid name constraint syntax",
+    VerifyCode.UNSUPPORTED_NAME_SYNTAX: "unsupported or invalid name syntax",
+    VerifyCode.HOSTNAME_MISMATCH: "hostname mismatch",
+    VerifyCode.EMAIL_MISMATCH: "email address mismatch",
+    VerifyCode.IP_ADDRESS_MISMATCH: "IP address mismatch",
+    VerifyCode.EE_KEY_TOO_SMALL: "EE certificate key too weak",
+    VerifyCode.CA_KEY_TOO_SMALL: "CA certificate key too weak",
+    VerifyCode.CA_MD_TOO_WEAK: "CA signature digest algorithm too weak",
+    VerifyCode.STORE_LOOKUP: "issuer certificate lookup error",
+    VerifyCode.INVALID_CA: "invalid CA certificate",
+    VerifyCode.KU_KEY_CERT_SIGN_INVALID_FOR_NON_CA: "key usage keyCertSign invalid for non-CA cert",
+}
+
+
+def describe(code: int | None) -> str | None:
+    """OpenSSL 3.0's words for *code* (e.g. ``"certificate has expired"``), or ``None``."""
+    return None if code is None else _TEXT.get(code)
 
 
 #: The numbers OpenSSL 3.0 changed, in the numbering before it.

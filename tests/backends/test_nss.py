@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 import tls_adapter
 from tls_adapter import TLSConfiguration, TrustStore
+from tls_adapter._api import ServerName
 from tls_adapter.backends import _nss_ffi
 
 from ..peers import (
@@ -92,12 +93,12 @@ def test_nss_itself_verifies_against_the_context_anchors_only() -> None:
     lib = _nss_ffi.load()
     leaf = _nss_ffi._temp_certificate(lib, der_of(ca_a.issue_cert("localhost")))
     try:
-        contexts[0].verify_chain(leaf, "localhost")
+        contexts[0].verify_chain(leaf, ServerName("localhost", True))
         with pytest.raises(_nss_ffi.VerifyError) as refused:
-            contexts[1].verify_chain(leaf, "localhost")
+            contexts[1].verify_chain(leaf, ServerName("localhost", True))
         # NSS knows A's root as a certificate of the process, not as B's anchor.
         assert refused.value.name in ("SEC_ERROR_UNKNOWN_ISSUER", "SEC_ERROR_UNTRUSTED_ISSUER")
-        contexts[0].verify_chain(leaf, "localhost")  # and A still trusts it
+        contexts[0].verify_chain(leaf, ServerName("localhost", True))  # and A still trusts it
     finally:
         lib.nss.CERT_DestroyCertificate(leaf)
         for context in contexts:

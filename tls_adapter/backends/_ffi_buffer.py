@@ -233,6 +233,10 @@ class MemoryIO:
 
     _t: MemoryTransport
     _rbuf: ctypes.Array[ctypes.c_char]  # scratch for read(); grown on demand
+    #: Whether the binding ran the context's validation policy on the peer's chain
+    #: inside the handshake (from its library's certificate hook), so that
+    #: :class:`FFIBuffer` need not run it again.
+    policy_checked: bool = False
     _handle: int | None
     _done: bool
     _fatal: BaseException | None
@@ -354,6 +358,9 @@ class FFISession(Protocol):
     Every operation that needs peer data raises the binding's *want-read* exception;
     a fatal failure kills the session (every later operation raises it again).
     """
+
+    #: Whether the binding already ran the validation policy in the handshake.
+    policy_checked: bool
 
     @property
     def handshake_done(self) -> bool:
@@ -555,7 +562,7 @@ class FFIBuffer(BufferBase[ClientContext | ServerContext]):
             # the same configuration and name, when it was made (the integrations key
             # their caches so). A declined offer is a full handshake, checked below.
             self._policy = None
-        elif policy is not None and getattr(self._session, "policy_checked", False):
+        elif policy is not None and self._session.policy_checked:
             # The binding ran this same policy inside the handshake, from its library's
             # certificate hook, before the library's own verifier (NSS).
             self._policy = None

@@ -83,10 +83,8 @@ callback re-acquires it).
 from __future__ import annotations
 
 import ctypes
-import datetime
 import errno
 import functools
-import ipaddress
 import itertools
 import os
 import select
@@ -95,8 +93,8 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._policy import PeerCheck
-from .._verify_codes import VerifyCode
+from .._policy import PeerCheck, date_failure
+from .._verify_codes import VerifyCode, describe
 from ._ffi_buffer import MemoryIO, MemoryTransport, connection_error
 
 if TYPE_CHECKING:
@@ -398,24 +396,22 @@ class NSSError(Exception):
 
 
 _B = _SEC_ERROR_BASE
-#: NSS's verification errors: the OpenSSL ``X509_V_ERR_*`` code and words for each.
-_VERIFY_CODES: dict[int, tuple[VerifyCode, str]] = {
-    _B + 13: (
-        VerifyCode.UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
-        "unable to get local issuer certificate",
-    ),
-    _B + 20: (VerifyCode.UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "untrusted issuer"),
-    _B + 21: (VerifyCode.CERT_UNTRUSTED, "certificate not trusted"),
-    _B + 10: (VerifyCode.CERT_SIGNATURE_FAILURE, "certificate signature failure"),
-    _B + 36: (VerifyCode.INVALID_CA, "invalid CA certificate"),
-    _B + 37: (VerifyCode.PATH_LENGTH_EXCEEDED, "path length constraint exceeded"),
-    _B + 41: (VerifyCode.UNHANDLED_CRITICAL_EXTENSION, "unhandled critical extension"),
-    _B + 90: (VerifyCode.INVALID_PURPOSE, "key usage does not permit this use"),
-    _B + 91: (VerifyCode.INVALID_PURPOSE, "unsupported certificate purpose"),
-    _B + 112: (VerifyCode.PERMITTED_VIOLATION, "name constraints violation"),
-    _B + 176: (VerifyCode.CA_MD_TOO_WEAK, "signature algorithm too weak"),
-    _SSL_ERROR_BAD_CERT_DOMAIN: (VerifyCode.HOSTNAME_MISMATCH, "hostname mismatch"),
-    _SSL_ERROR_NO_CERTIFICATE: (VerifyCode.UNSPECIFIED, "the peer sent no certificate"),
+#: NSS's verification errors, as OpenSSL ``X509_V_ERR_*`` codes (whose words, from
+#: :func:`~tls_adapter._verify_codes.describe`, lead the reason).
+_VERIFY_CODES: dict[int, VerifyCode] = {
+    _B + 13: VerifyCode.UNABLE_TO_GET_ISSUER_CERT_LOCALLY,  # SEC_ERROR_UNKNOWN_ISSUER
+    _B + 20: VerifyCode.UNABLE_TO_GET_ISSUER_CERT_LOCALLY,  # ..._UNTRUSTED_ISSUER
+    _B + 21: VerifyCode.CERT_UNTRUSTED,
+    _B + 10: VerifyCode.CERT_SIGNATURE_FAILURE,
+    _B + 36: VerifyCode.INVALID_CA,
+    _B + 37: VerifyCode.PATH_LENGTH_EXCEEDED,
+    _B + 41: VerifyCode.UNHANDLED_CRITICAL_EXTENSION,
+    _B + 90: VerifyCode.INVALID_PURPOSE,  # ..._INADEQUATE_KEY_USAGE
+    _B + 91: VerifyCode.INVALID_PURPOSE,  # ..._INADEQUATE_CERT_TYPE
+    _B + 112: VerifyCode.PERMITTED_VIOLATION,  # ..._CERT_NOT_IN_NAME_SPACE
+    _B + 176: VerifyCode.CA_MD_TOO_WEAK,  # ..._CERT_SIGNATURE_ALGORITHM_DISABLED
+    _SSL_ERROR_BAD_CERT_DOMAIN: VerifyCode.HOSTNAME_MISMATCH,
+    _SSL_ERROR_NO_CERTIFICATE: VerifyCode.UNSPECIFIED,
 }
 #: "Expired" (of the leaf, or of an issuer), which NSS also says of a certificate
 #: whose notBefore is still in the future.
@@ -424,42 +420,43 @@ _EXPIRED = (_B + 11, _B + 30)
 
 class VerifyError(NSSError):
     """The peer's certificate was refused: ``reason`` says why, ``verify_code`` is the
-    matching OpenSSL ``X509_V_ERR_*`` number (or ``None``)."""
+    matching OpenSSL ``X509_V_ERR_*`` number (or ``None``).
+
+    *chain* (the presented certificates, DER) tells an expired certificate from one
+    not yet valid; *ip_address*, a hostname mismatch from an IP address mismatch.
+    """
 
     def __init__(
         self, code: int, context: str, chain: Sequence[bytes] = (), *, ip_address: bool = False
     ) -> None:
         super().__init__(code, context)
-        known = _VERIFY_CODES.get(code)
+        verify_code: int | None = _VERIFY_CODES.get(code)
         if code == _SSL_ERROR_BAD_CERT_DOMAIN and ip_address:
-            known = (VerifyCode.IP_ADDRESS_MISMATCH, "IP address mismatch")
-        if code in _EXPIRED:
-            future = _not_yet_valid(chain)
-            known = (
-                (VerifyCode.CERT_NOT_YET_VALID, "certificate is not yet valid")
-                if future
-                else (VerifyCode.CERT_HAS_EXPIRED, "certificate has expired")
-            )
-        words = known[1] if known else error_text(code)
+            verify_code = VerifyCode.IP_ADDRESS_MISMATCH
+        elif code in _EXPIRED:
+            verify_code = _date_failure(chain)
+        words = (
+            "the peer sent no certificate"
+            if code == _SSL_ERROR_NO_CERTIFICATE
+            else describe(verify_code) or error_text(code)
+        )
         self.reason = f"{words} ({self.name})"
-        self.verify_code: int | None = int(known[0]) if known else None
+        self.verify_code = None if verify_code is None else int(verify_code)
         self.args = (f"certificate verify failed: {self.reason}",)
 
 
-def _not_yet_valid(chain: Sequence[bytes]) -> bool:
-    """Whether a certificate of *chain* (DER) has a notBefore in the future."""
-    try:
-        from cryptography import x509
-    except ImportError:  # pragma: no cover - the nss backend imports cryptography
-        return False
-    now = datetime.datetime.now(datetime.timezone.utc)
+def _date_failure(chain: Sequence[bytes]) -> int:
+    """Expired or not yet valid, told apart as the policy does
+    (:func:`~tls_adapter._policy.date_failure`)."""
+    from cryptography import x509
+
+    certs = []
     for der in chain:
         try:
-            if x509.load_der_x509_certificate(der).not_valid_before_utc > now:
-                return True
+            certs.append(x509.load_der_x509_certificate(der))
         except ValueError:
             continue
-    return False
+    return date_failure(certs)
 
 
 class RaggedEOFError(NSSError):
@@ -871,6 +868,8 @@ class Context:
         #: The validation policy the certificate hook runs first (set by the backend).
         self.policy: PeerCheck | None = None
         self.alpn_wire = b""
+        self._verify_params: ctypes.Array[_CERTValInParam] | None = None
+        self._keep_params: tuple[object, ...] = ()
         bottom = _new_layer(lib, None)
         model = lib.ssl.SSL_ImportFD(None, bottom)
         if not model:
@@ -941,6 +940,8 @@ class Context:
                 lib.nss.CERT_DestroyCertificate(cert)
                 continue
             self.anchor_count += 1
+        if self.anchor_count:
+            self._build_verify_params()
         return self.anchor_count
 
     def verify_peer(self, *, require: bool) -> None:
@@ -1032,15 +1033,35 @@ class Context:
             )
         return int(nss.CERT_DupCertificate(self._cert)), int(nss.SECKEY_CopyPrivateKey(self._key))
 
-    def verify_chain(self, cert: int, hostname: str | None, chain: Sequence[bytes] = ()) -> None:
+    def verify_chain(
+        self, cert: int, name: ServerName | None = None, chain: Sequence[bytes] = ()
+    ) -> None:
         """Verify *cert* (the peer's leaf) against this context's anchors, for the
-        peer's role, and its name against *hostname* (a DNS name or IP literal).
+        peer's role, and, when *name* says ``check``, its name. *chain* (the presented
+        certificates, DER) only words the reason of a date failure.
 
         :raises VerifyError: with NSS's reason.
         """
         lib = self._lib
-        if self._anchors is None or not self.anchor_count:
+        params = self._verify_params
+        if params is None:
             raise VerifyError(_B + 13, "verify the peer (no trust anchors are configured)")
+        usage = _CERTIFICATE_USAGE_SSL_CLIENT if self.server_side else _CERTIFICATE_USAGE_SSL_SERVER
+        if lib.nss.CERT_PKIXVerifyCert(cert, usage, params, None, None) != 0:
+            raise VerifyError(_last_error(), "verify the peer's certificate", chain)
+        if name is None or not name.check:
+            return
+        assert name.name is not None
+        if lib.nss.CERT_VerifyCertName(cert, name.name.encode()) != 0:
+            raise VerifyError(
+                _last_error(),
+                f"check the peer's name against {name.name!r}",
+                ip_address=name.ip is not None,
+            )
+
+    def _build_verify_params(self) -> None:
+        """``CERT_PKIXVerifyCert``'s input, once per context: exactly this context's
+        anchors, and no revocation checking (nothing fetched)."""
         flags = (ctypes.c_uint64 * 2)(0, 0)
         tests = _CERTRevocationTests(2, flags, 0, None, 0)
         revocation = _CERTRevocationFlags(tests, tests)
@@ -1052,15 +1073,8 @@ class Context:
         params[2].type = _CERT_PI_REVOCATION_FLAGS
         params[2].value.pointer = ctypes.addressof(revocation)
         params[3].type = _CERT_PI_END
-        usage = _CERTIFICATE_USAGE_SSL_CLIENT if self.server_side else _CERTIFICATE_USAGE_SSL_SERVER
-        if lib.nss.CERT_PKIXVerifyCert(cert, usage, params, None, None) != 0:
-            raise VerifyError(_last_error(), "verify the peer's certificate", chain)
-        if hostname is not None and lib.nss.CERT_VerifyCertName(cert, hostname.encode()) != 0:
-            raise VerifyError(
-                _last_error(),
-                f"check the peer's name against {hostname!r}",
-                ip_address=ip_literal(hostname),
-            )
+        self._verify_params = params
+        self._keep_params = (flags, revocation)  # what the params point into
 
     def close(self) -> None:
         """Free the model socket, anchors, certificates and key; idempotent."""
@@ -1200,9 +1214,8 @@ class Session(MemoryIO):
     """One TLS connection over memory buffers.
 
     :param context: the :class:`Context` whose model socket the connection copies.
-    :param sni: clients: the host name to send as SNI (never an IP literal), or None.
-    :param check_name: clients: the DNS name or IP literal the certificate must match.
-    :param name: clients: the server name, for the context's ``policy``.
+    :param name: clients: the server name: its ``sni`` is sent, and when it says
+        ``check``, the certificate must match its ``name``.
     :param sni_callback: servers: called as ``cb(session, server_name_or_None)`` once
         the ClientHello is parsed; return another :class:`Context` to switch to its
         certificate, key, client-certificate policy and anchors (``SSL_ReconfigFD``).
@@ -1214,8 +1227,6 @@ class Session(MemoryIO):
         self,
         context: Context,
         *,
-        sni: str | None = None,
-        check_name: str | None = None,
         name: ServerName | None = None,
         sni_callback: SNICallback | None = None,
         fd: int | None = None,
@@ -1224,12 +1235,9 @@ class Session(MemoryIO):
         self._handle = None
         self._fd = fd
         self._name = name
-        #: Whether the context's policy approved the peer's chain in the handshake.
-        self.policy_checked = False
         self._context = context
         self._contexts = [context]
         self.server_side = context.server_side
-        self._check_name = check_name
         self._sni_callback = sni_callback
         self._sni_called = False
         self._done = self._shutdown_sent = self._started = False
@@ -1264,8 +1272,8 @@ class Session(MemoryIO):
             _check(
                 ssl.SSL_GetClientAuthDataHook(h, _CLIENT_AUTH_CB, None), "install the client hook"
             )
-            if sni is not None:
-                _check(ssl.SSL_SetURL(h, sni.encode("ascii")), "set the server name")
+            if name is not None and name.sni is not None:
+                _check(ssl.SSL_SetURL(h, name.sni.encode("ascii")), "set the server name")
         _check(ssl.SSL_ResetHandshake(h, int(self.server_side)), "start the handshake")
 
     # -- callbacks' work -----------------------------------------------------------
@@ -1287,7 +1295,7 @@ class Session(MemoryIO):
             if context.policy is not None:
                 context.policy.verify(chain, self._name, self.server_side)
                 self.policy_checked = True
-            context.verify_chain(cert, None if self.server_side else self._check_name, chain)
+            context.verify_chain(cert, self._name, chain)
         finally:
             lib.nss.CERT_DestroyCertificate(cert)
 
@@ -1626,12 +1634,3 @@ def client_hello_has_sni(data: bytes | bytearray) -> bool | None:
     except IndexError:
         return True
     return False
-
-
-def ip_literal(name: str) -> bool:
-    """Whether *name* is an IPv4 or IPv6 literal."""
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True

@@ -42,7 +42,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Generic, NoReturn, Protocol, TypeVar
+from typing import Any, Generic, NoReturn, Protocol, TypeVar
 
 from .._config import TLSConfiguration
 from .._errors import ConfigurationError, TLSError
@@ -55,6 +55,7 @@ __all__ = [
     "SNIDispatch",
     "check_server_configuration",
     "decode_server_name",
+    "decrypted_pkcs8",
     "key_error",
     "key_password",
     "park",
@@ -142,6 +143,29 @@ def key_error(
     return ConfigurationError(
         f"the {backend} backend cannot load the certificate chain or key: {detail or 'refused'}"
     )
+
+
+def decrypted_pkcs8(key: PrivateKey, backend: str) -> tuple[Any, bytes]:
+    """*key* decrypted in memory with ``cryptography``, for a library that cannot do it
+    itself: the loaded key, and its unencrypted PKCS#8 DER.
+
+    :raises ConfigurationError: the key does not load (:func:`key_error`: a wrong
+        password, for an encrypted key).
+    :raises ImportError: ``cryptography`` is not installed.
+    """
+    from cryptography.hazmat.primitives import serialization
+
+    password = key_password(key, backend)
+    try:
+        private = serialization.load_pem_private_key(key.to_pem(), password)
+    except (TypeError, ValueError):
+        raise key_error(backend, encrypted=key.encrypted) from None
+    der = private.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return private, der
 
 
 # -- the SNI callback -------------------------------------------------------------------

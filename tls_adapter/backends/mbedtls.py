@@ -126,7 +126,7 @@ from ._compat import (
     mbedtls_input_unread,
     mbedtls_set_hostname,
 )
-from ._server import check_server_configuration, key_error, key_password
+from ._server import check_server_configuration, decrypted_pkcs8, key_error, key_password
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -428,31 +428,23 @@ def _native_trust(store: TrustStore) -> _mtls.TrustStore:
     return native
 
 
-def _decrypt_pkcs8(pem: bytes, password: bytes | None) -> bytes:
+def _decrypt_pkcs8(key: PrivateKey) -> bytes:
     """Decrypt an ``ENCRYPTED PRIVATE KEY`` in memory (Mbed TLS 2.28 cannot: PBES2/AES)."""
     try:
-        from cryptography.hazmat.primitives import serialization
+        return decrypted_pkcs8(key, "mbedtls")[1]
     except ImportError as e:
         raise _refuse(
             "an encrypted PKCS#8 private key",
             "Mbed TLS 2.28 cannot decrypt it and the 'cryptography' package is not installed",
         ) from e
-    try:
-        key = serialization.load_pem_private_key(pem, password)
-    except (TypeError, ValueError):
-        raise key_error("mbedtls", encrypted=True) from None
-    return key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
 
 
 def _native_key(key: PrivateKey) -> _mpk.CipherBase:
-    password = key_password(key, "mbedtls")
     data = key.to_pem()
     if data.lstrip().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----"):
-        data, password = _decrypt_pkcs8(data, password), None
+        data, password = _decrypt_pkcs8(key), None  # asks for the password itself
+    else:
+        password = key_password(key, "mbedtls")
     try:
         native: _mpk.CipherBase = _mpk.ECC.from_buffer(data, password)
         if native.name == b"RSA":

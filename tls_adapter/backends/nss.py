@@ -15,9 +15,10 @@ ciphertext passes through Python; the descriptor stays the socket's).
 How the configuration maps onto NSS:
 
 * **Trust.** The context's anchors are read from the trust store once, when the
-  context is built (``TrustStore.system()``: the CA bundle and/or directory OpenSSL
-  uses, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``), and kept in the context's own list of
-  temporary, untrusted certificates. The peer's chain is checked in NSS's certificate
+  context is built, by its validation policy (``TrustStore.system()``: the CA bundle
+  and/or directory OpenSSL uses, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``), which hands
+  the same certificates to NSS, kept in the context's own list of temporary,
+  untrusted certificates. The peer's chain is checked in NSS's certificate
   hook, in the handshake: first the validation policy
   (:class:`~tls_adapter._policy.ChainPolicy`) on the chain as presented, then NSS's
   ``CERT_PKIXVerifyCert`` against exactly the context's anchors (no process-wide
@@ -62,8 +63,8 @@ from .._ciphers import DEFAULT_CIPHER_LIST
 from .._config import TLSConfiguration
 from .._enums import TLSVersion, protocol_bytes
 from .._errors import ConfigurationError
-from .._policy import _anchor_der, _sources
-from .._trust import Certificate, PrivateKey, TrustStore
+from .._policy import ChainPolicy
+from .._trust import Certificate, PrivateKey
 from . import Capabilities, _capability_row, _make_backend
 from . import _nss_ffi as _ffi
 from ._ffi_buffer import (
@@ -73,7 +74,7 @@ from ._ffi_buffer import (
     FFIServerContext,
     versions_in_range,
 )
-from ._server import SNIDispatch, check_server_configuration, key_error, key_password
+from ._server import SNIDispatch, check_server_configuration, decrypted_pkcs8, key_error
 
 __all__ = ["BACKEND", "NSSBuffer", "NSSClientContext", "NSSServerContext"]
 
@@ -125,33 +126,21 @@ def _configure(context: _ffi.Context, config: TLSConfiguration) -> list[TLSVersi
     return versions
 
 
-def _load_trust(context: _ffi.Context, store: TrustStore) -> None:
-    """Load *store*'s anchors into *context*; a store with no usable anchor is refused."""
-    try:
-        ders = _anchor_der(_sources(store))
-    except OSError as e:
-        raise ConfigurationError(
-            f"the {_NAME} backend cannot read trust store {store!r}: {e}"
-        ) from e
-    with _translate(f"load trust store {store!r}"):
-        loaded = context.load_anchors(ders)
+def _load_trust(context: _ffi.Context, policy: ChainPolicy) -> None:
+    """Give *context* the anchors the context's validation *policy* read (its trust
+    store, read once); a store with no anchor NSS can use is refused."""
+    with _translate(f"load trust store {policy.trust_store!r}"):
+        loaded = context.load_anchors(policy.anchor_der)
     if not loaded:
-        raise ConfigurationError(f"the {_NAME} backend found no usable CA certificate in {store!r}")
+        raise ConfigurationError(
+            f"the {_NAME} backend found no usable CA certificate in {policy.trust_store!r}"
+        )
 
 
 def _load_chain(context: _ffi.Context, chain: tuple[tuple[Certificate, ...], PrivateKey]) -> None:
     """Load the chain and key from memory; the key never touches a disk."""
     certs, key = chain
-    password = key_password(key, _NAME)
-    try:
-        loaded = serialization.load_pem_private_key(key.to_pem(), password)
-        pkcs8 = loaded.private_bytes(
-            serialization.Encoding.DER,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    except (ValueError, TypeError) as e:
-        raise key_error(_NAME, None, encrypted=key.encrypted) from e
+    loaded, pkcs8 = decrypted_pkcs8(key, _NAME)
     if not _key_matches(loaded, certs[0]):  # NSS itself would only fail the handshake
         raise key_error(_NAME, encrypted=key.encrypted, mismatch=True)
     try:
@@ -193,9 +182,8 @@ class NSSClientContext(FFIClientContext):
             self._context = _ffi.Context(server_side=False)
         self._context.policy = self._policy
         _configure(self._context, config)
-        if config.validate_certificates:
-            store = config.trust_store if config.trust_store is not None else TrustStore.system()
-            _load_trust(self._context, store)
+        if self._policy is not None:  # validate_certificates: its trust store, or the system's
+            _load_trust(self._context, self._policy)
             self._context.verify_peer(require=False)
         if config.certificate_chain is not None:
             _load_chain(self._context, config.certificate_chain)
@@ -204,15 +192,8 @@ class NSSClientContext(FFIClientContext):
         self, name: ServerName, fd: int | None = None, resume: object = None
     ) -> _ffi.Session:
         """An NSS SSL socket over memory (or the descriptor *fd*), checking the name
-        *name* asks for."""
-        check = name.check and self._configuration.validate_certificates
-        return _ffi.Session(
-            self._context,
-            sni=name.sni,
-            check_name=name.name if check else None,
-            name=name,
-            fd=fd,
-        )
+        *name* asks for (when the context validates at all)."""
+        return _ffi.Session(self._context, name=name, fd=fd)
 
 
 class NSSServerContext(FFIServerContext):
@@ -235,8 +216,8 @@ class NSSServerContext(FFIServerContext):
             self._context = _ffi.Context(server_side=True)
         self._context.policy = self._policy
         _configure(self._context, config)
-        if config.trust_store is not None:
-            _load_trust(self._context, config.trust_store)
+        if self._policy is not None:  # a trust_store: client certificates are required
+            _load_trust(self._context, self._policy)
             with _translate("require client certificates"):
                 self._context.verify_peer(require=True)
         _load_chain(self._context, config.certificate_chain)
